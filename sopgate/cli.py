@@ -1,0 +1,207 @@
+"""The command line: parse options, wire the pieces, return an exit code.
+
+Exit codes (DESIGN.md): 0 gate open / valid, 1 gate closed, 2 invalid SOP, facts or usage,
+3 the platform could not be asked or answered unusably.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from sopgate import __version__
+from sopgate.errors import SopgateError
+
+SOP_HELP = "SOP file [env SOPGATE_SOP; default .sopgate.yml]"
+FORMATS = ["text", "markdown", "json", "junit"]
+
+
+class Duration(click.ParamType):
+    """``90``, ``30s``, ``15m``, ``2h``, ``1h30m`` -> seconds."""
+
+    name = "duration"
+    _part = re.compile(r"(\d+)([hms]?)")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        parts = self._part.findall(text)
+        if not text or "".join(n + u for n, u in parts) != text:
+            self.fail(f"{value!r} is not a duration such as 30s, 15m, 2h or 1h30m", param, ctx)
+        scale = {"h": 3600, "m": 60, "s": 1, "": 1}
+        return float(sum(int(n) * scale[u] for n, u in parts))
+
+
+def sop_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--sop", "sop_path", envvar="SOPGATE_SOP", default=".sopgate.yml",
+                        show_default=True, help=SOP_HELP)(func)
+
+
+def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--token-env", metavar="NAME",
+                        help="Environment variable holding the API token "
+                        "[default GITHUB_TOKEN or GITLAB_TOKEN].")(func)
+    func = click.option("--platform", type=click.Choice(["auto", "github", "gitlab"]),
+                        default=None, help="Gather live facts from this platform "
+                        "[default auto when no --facts].")(func)
+    return click.option("--facts", "facts_path", metavar="FILE",
+                        help="Evaluate against a facts snapshot (YAML/JSON): a dry run, "
+                        "no network.")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sopgate")
+def cli() -> None:
+    """sopgate enforces a deployment SOP (.sopgate.yml) as a CI gate.
+
+    \b
+    Exit codes: 0 gate open / valid, 1 gate closed, 2 invalid SOP, facts or usage,
+                3 the platform could not be asked (fail closed).
+    Dry run locally:  sopgate check STEP --facts facts.yml
+    """
+
+
+@cli.command()
+@sop_option
+def validate(sop_path: str) -> None:
+    """Validate the SOP file: exit 0 when valid (warnings on stderr), 2 when not."""
+    from sopgate import commands
+
+    commands.validate(sop_path)
+
+
+@cli.command()
+@sop_option
+def plan(sop_path: str) -> None:
+    """Print the resolved sequence: order, parallel groups, owners and each step's gate."""
+    from sopgate import commands
+
+    commands.plan(sop_path)
+
+
+@cli.command()
+@sop_option
+@click.option("--facts", "facts_path", metavar="FILE", help="Colour the steps by their state.")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True)
+def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
+    """Print the SOP as a Mermaid flowchart or Graphviz DOT graph."""
+    from sopgate import commands
+
+    commands.diagram(sop_path, facts_path, fmt)
+
+
+@cli.command()
+@click.argument("step", required=False)
+@sop_option
+@source_options
+@click.option("--dry-run", is_flag=True, help="Read only: write and post nothing; print "
+              "what would be posted.")
+@click.option("--wait", is_flag=True, help="Re-gather the facts until the gate opens, a "
+              "terminal state is reached, or --timeout passes.")
+@click.option("--timeout", type=Duration(), default="2h", show_default=True)
+@click.option("--interval", type=Duration(), default="30s", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--report-dir", metavar="DIR", help="Write the audit record "
+              "(sopgate-report.json and .md) here.")
+def check(step: str | None, sop_path: str, facts_path: str | None, platform: str | None,
+          token_env: str | None, dry_run: bool, wait: bool, timeout: float, interval: float,
+          fmt: str, report_dir: str | None) -> None:
+    """Gate STEP: exit 0 when the SOP allows it to run now, 1 when not.
+
+    STEP is a step id, or a region instance such as production[eu-west]. Without STEP it is
+    inferred from the current job (GITHUB_JOB, CI_JOB_NAME) through the steps' jobs.
+    """
+    from sopgate import commands
+
+    options = commands.CheckOptions(
+        step=step, sop_path=sop_path, facts_path=facts_path, platform=platform,
+        token_env=token_env, dry_run=dry_run, wait=wait, timeout=timeout, interval=interval,
+        fmt=fmt, report_dir=report_dir)
+    raise SystemExit(commands.check(options))
+
+
+@cli.command()
+@sop_option
+@source_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+def status(sop_path: str, facts_path: str | None, platform: str | None, token_env: str | None,
+           fmt: str) -> None:
+    """Print the state of the whole sequence (exit 0 unless the input is bad)."""
+    from sopgate import commands
+
+    options = commands.CheckOptions(
+        step=None, sop_path=sop_path, facts_path=facts_path, platform=platform,
+        token_env=token_env, fmt=fmt)
+    raise SystemExit(commands.status(options))
+
+
+@cli.command()
+@sop_option
+@click.option("--platform", type=click.Choice(["auto", "github", "gitlab"]), default="auto",
+              show_default=True)
+@click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")
+@click.option("-o", "--output", metavar="FILE", help="Write here (.json for JSON, else YAML) "
+              "instead of stdout.")
+def facts(sop_path: str, platform: str, token_env: str | None, output: str | None) -> None:
+    """Snapshot the live facts of the current commit (reads the platform, posts nothing)."""
+    from sopgate import commands
+
+    commands.snapshot(sop_path, platform, token_env, output)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the SOP file (for editors and check-jsonschema)."""
+    from sopgate.sop.model import Sop
+
+    click.echo(json.dumps(Sop.model_json_schema(by_alias=True), indent=2))
+
+
+@cli.command()
+@click.argument("report", metavar="REPORT.json")
+def replay(report: str) -> None:
+    """Re-evaluate a saved audit record; exit 1 if it no longer gives the same decision."""
+    from sopgate.report import replay as run_replay
+
+    _evaluation, message = run_replay(report)
+    click.echo(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the one place where sopgate's errors become messages and exit codes."""
+    try:
+        cli.main(args=argv, prog_name="sopgate", standalone_mode=False)
+    except SopgateError as exc:
+        click.echo(exc.diagnostics(), err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if exc.exit_code in (1, 2) else exc.exit_code
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the gate stays closed", err=True)
+        return 1
+    except Exception as exc:  # fail closed on anything unforeseen, without a traceback
+        click.echo(f"sopgate: internal error ({type(exc).__name__}: {exc}); the gate stays "
+                   "closed. Set SOPGATE_DEBUG=1 for a traceback.", err=True)
+        if os.environ.get("SOPGATE_DEBUG"):
+            raise
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""What each CLI command does, separated from option parsing (check-jsonschema's split)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import click
+
+from sopgate.errors import UsageError
+from sopgate.sop.load import LoadedSop, read_sop
+
+if TYPE_CHECKING:
+    from sopgate.evaluate import Evaluation
+    from sopgate.facts import Facts
+    from sopgate.platforms import Adapter
+    from sopgate.sop.plan import Plan
+
+TERMINAL = ("rejected", "failed")
+
+
+def _warn(loaded: LoadedSop) -> None:
+    for warning in loaded.warnings:
+        click.echo(str(warning), err=True)
+
+
+def validate(sop_path: str) -> None:
+    loaded = read_sop(sop_path)
+    _warn(loaded)
+    steps = len(loaded.sop.steps)
+    click.echo(f"{sop_path}: valid SOP '{loaded.sop.name}' ({steps} steps, "
+               f"{len(loaded.warnings)} warnings)")
+
+
+def plan(sop_path: str) -> None:
+    from sopgate.sop.describe import describe_plan
+    from sopgate.sop.plan import build_plan
+
+    loaded = read_sop(sop_path)
+    _warn(loaded)
+    click.echo(describe_plan(build_plan(loaded.sop)))
+
+
+def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
+    from sopgate.render.dot import dot_for_plan
+    from sopgate.render.mermaid import mermaid_for_plan
+    from sopgate.sop.plan import build_plan
+
+    loaded = read_sop(sop_path)
+    _warn(loaded)
+    the_plan: Plan = build_plan(loaded.sop)
+    results = None
+    if facts_path:
+        from sopgate.evaluate import evaluate
+        from sopgate.facts import read_facts
+
+        evaluation = evaluate(loaded, read_facts(facts_path))
+        the_plan, results = evaluation.plan, evaluation.by_key
+    draw = mermaid_for_plan if fmt == "mermaid" else dot_for_plan
+    click.echo(draw(the_plan, results), nl=False)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    step: str | None
+    sop_path: str
+    facts_path: str | None = None
+    platform: str | None = None
+    token_env: str | None = None
+    dry_run: bool = False
+    wait: bool = False
+    timeout: float = 7200.0
+    interval: float = 30.0
+    fmt: str = "text"
+    report_dir: str | None = None
+
+
+class Source:
+    """Where facts come from: a file (re-read on every poll) or a platform adapter."""
+
+    def __init__(self, options: CheckOptions) -> None:
+        self.options = options
+        if options.facts_path and options.platform:
+            raise UsageError("use either --facts FILE or --platform, not both")
+        self.adapter: Adapter | None = None
+        if not options.facts_path:
+            from sopgate.platforms import get_adapter
+
+            self.adapter = get_adapter(options.platform or "auto", token_env=options.token_env)
+
+    def gather(self) -> tuple[LoadedSop, Facts]:
+        if self.adapter is None:
+            from sopgate.facts import read_facts
+
+            assert self.options.facts_path is not None
+            return read_sop(self.options.sop_path), read_facts(self.options.facts_path)
+        from sopgate.sop.load import parse_sop
+
+        gathered = self.adapter.gather(sop_path=self.options.sop_path)
+        if gathered.sop_text is not None:
+            loaded = parse_sop(gathered.sop_text, path=self.options.sop_path)
+        else:
+            loaded = read_sop(self.options.sop_path)
+        return loaded, gathered.facts
+
+
+def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
+    """The step whose ``jobs`` match the current CI job (GITHUB_JOB or CI_JOB_NAME)."""
+    from sopgate.gates import glob_regex
+    from sopgate.sop.plan import build_plan
+
+    env = dict(os.environ) if env is None else env
+    job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
+    if not job:
+        raise UsageError("no STEP given and no CI job to infer it from (GITHUB_JOB and "
+                         "CI_JOB_NAME are unset); run: sopgate check STEP")
+    matches = [node.key for node in build_plan(loaded.sop).nodes
+               if any(glob_regex(node.expand(p)).match(job) for p in node.step.jobs)]
+    if len(matches) != 1:
+        found = ", ".join(matches) if matches else "none"
+        raise UsageError(f"cannot infer the step from job '{job}': steps whose jobs match: "
+                         f"{found}; run: sopgate check STEP")
+    return matches[0]
+
+
+def _evaluate(source: Source, step: str | None, *, infer: bool) -> Evaluation:
+    from sopgate.evaluate import evaluate
+
+    loaded, facts = source.gather()
+    target = step if step is not None or not infer else infer_step(loaded)
+    return evaluate(loaded, facts, target)
+
+
+def _show(evaluation: Evaluation, fmt: str) -> None:
+    from sopgate.render import render
+
+    color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    click.echo(render(fmt, evaluation, color=color), nl=False)
+
+
+def status(options: CheckOptions) -> int:
+    source = Source(options)
+    evaluation = _evaluate(source, None, infer=False)
+    _warn(evaluation.loaded)
+    _show(evaluation, options.fmt)
+    return 0
+
+
+def check(options: CheckOptions, *, sleep: Callable[[float], None] = time.sleep,
+          clock: Callable[[], float] = time.monotonic) -> int:
+    source = Source(options)
+    evaluation = _evaluate(source, options.step, infer=True)
+    _warn(evaluation.loaded)
+    if options.wait:
+        deadline = clock() + options.timeout
+        _publish(source, evaluation, options)
+        while not _settled(evaluation):
+            remaining = deadline - clock()
+            if remaining <= 0:
+                break
+            target = evaluation.by_key[evaluation.target or ""]
+            click.echo(f"waiting for {target.key} ({target.state}); next look in "
+                       f"{min(options.interval, remaining):.0f}s", err=True)
+            sleep(min(options.interval, remaining))
+            evaluation = _evaluate(source, evaluation.target, infer=False)
+    _show(evaluation, options.fmt)
+    _publish(source, evaluation, options)
+    if options.report_dir:
+        _write_report(evaluation, options)
+    if options.wait and not _settled(evaluation):
+        result = evaluation.by_key[evaluation.target or ""]
+        click.echo(f"timed out after {options.timeout:.0f}s; {result.key} is still "
+                   f"{result.state}: {'; '.join(result.reasons)}", err=True)
+    return 0 if evaluation.decision == "open" else 1
+
+
+def _settled(evaluation: Evaluation) -> bool:
+    result = evaluation.by_key[evaluation.target or ""]
+    return result.gate_open or result.state in TERMINAL
+
+
+def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> None:
+    if source.adapter is None:
+        return
+    for line in source.adapter.publish(evaluation, dry_run=options.dry_run):
+        click.echo(line, err=True)
+
+
+def _write_report(evaluation: Evaluation, options: CheckOptions) -> None:
+    from sopgate.report import REPORT_JSON, REPORT_MD, write_report
+
+    assert options.report_dir is not None
+    if options.dry_run:
+        click.echo(f"dry run: would write {REPORT_JSON} and {REPORT_MD} to "
+                   f"{options.report_dir}", err=True)
+        return
+    for path in write_report(evaluation, options.report_dir):
+        click.echo(f"wrote {path}", err=True)
+
+
+def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | None) -> None:
+    from pathlib import Path
+
+    from sopgate.facts import dump_facts
+    from sopgate.platforms import get_adapter
+
+    adapter = get_adapter(platform, token_env=token_env)
+    gathered = adapter.gather(sop_path=sop_path)
+    as_json = bool(output and output.endswith(".json"))
+    text = dump_facts(gathered.facts, as_json=as_json)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,179 @@
+"""The facts snapshot (DESIGN.md, "The facts snapshot"): what the platform says about one
+commit, gathered once. Frozen values; read from and written to YAML or JSON files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
+
+from sopgate.errors import Diagnostic, InputError, UsageError
+from sopgate.sop import issues
+from sopgate.yamlsrc import load
+
+MAX_FACTS_BYTES = 64 * 1024 * 1024
+
+Platform = Literal["github", "gitlab", "local"]
+CheckState = Literal["success", "failure", "pending", "skipped", "cancelled"]
+ApprovalState = Literal["approved", "rejected", "dismissed"]
+Source = Literal["review", "signoff", "deployment"]
+Sha = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
+Name = Annotated[str, StringConstraints(min_length=1)]
+
+#: The CI app whose check entries count as a step's ``jobs`` on each platform.
+CI_APP: dict[str, str] = {"github": "github-actions", "gitlab": "gitlab-ci", "local": "ci"}
+
+
+def _no_numbers(value: Any) -> Any:
+    # pydantic would read 5 as 1970-01-01T00:00:05Z; a timestamp must be written as one.
+    if isinstance(value, int | float):
+        raise ValueError("expected a timestamp such as 2026-11-26T10:00:00Z")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_no_numbers)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Change(Model):
+    """The pull/merge request being deployed."""
+
+    id: StrictInt | Name | None = None
+    author: Name | None = None
+    url: str | None = None
+
+
+class Approval(Model):
+    """A review, a ``/sop`` sign-off comment, or a platform deployment approval."""
+
+    user: Name
+    source: Source
+    state: ApprovalState
+    step: Name | None = None
+    environment: Name | None = None
+    sha: Sha | None = None
+    at: Timestamp | None = None
+    edited: StrictBool | None = False
+    reason: str | None = None
+    url: str | None = None
+
+
+class Check(Model):
+    """A check run, a commit status, or a pipeline job of the commit."""
+
+    name: Name
+    app: Name | None = None
+    state: CheckState
+    at: Timestamp | None = None
+    url: str | None = None
+
+
+class Facts(Model):
+    """One immutable snapshot; ``None`` anywhere means the platform could not tell."""
+
+    facts: Literal[1]
+    platform: Platform
+    repository: str | None = None
+    commit: Sha
+    change: Change | None = None
+    initiator: Name | None = None
+    observed_at: Timestamp
+    approvals: tuple[Approval, ...] | None = ()
+    checks: tuple[Check, ...] | None = ()
+    files: tuple[str, ...] | None = ()
+    groups: dict[str, tuple[str, ...] | None] = {}
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ci_app(self) -> str:
+        return CI_APP[self.platform]
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-ready data, the same shape as a facts file."""
+        return self.model_dump(mode="json", exclude_none=False)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON form: equal snapshots have equal digests."""
+        canonical = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def dump_facts(facts: Facts, *, as_json: bool) -> str:
+    data = facts.to_data()
+    if as_json:
+        return json.dumps(data, indent=2) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def read_facts(path: str) -> Facts:
+    """Read a facts file (YAML or JSON); bad input raises :class:`InputError` (exit 2)."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such facts file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the facts file: {exc.strerror}") from None
+    if len(raw) > MAX_FACTS_BYTES:
+        raise InputError([Diagnostic(1, 1, f"file is {len(raw):,} bytes; a facts file may be "
+                                     f"at most {MAX_FACTS_BYTES:,} bytes", path)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Diagnostic(1, 1, f"not UTF-8 text (byte {exc.start})", path)]) from None
+    return parse_facts(text, path=path)
+
+
+def parse_facts(text: str, *, path: str) -> Facts:
+    if text.lstrip().startswith("{"):
+        fast = _fast_json(text)
+        if fast is not None:
+            return fast
+    doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts")
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.error((), "a facts file must be a mapping starting with "
+                                    f"'facts: 1', got {issues.describe(doc.data)}")])
+    try:
+        return Facts.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(issues.diagnostics(exc, doc, Facts)) from None
+
+
+def _fast_json(text: str) -> Facts | None:
+    """Valid JSON snapshots skip the position-tracking YAML path; anything odd falls back
+    to it so that errors still get their line and column."""
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+        return Facts.model_validate_json(text) if isinstance(data, dict) else None
+    except (ValueError, ValidationError):
+        return None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def now_utc() -> datetime:
+    """The wall clock, used only when gathering live facts (never by the evaluator)."""
+    from datetime import UTC
+
+    return datetime.now(UTC)

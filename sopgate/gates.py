@@ -1,0 +1,238 @@
+"""The requirement rules of one step: approvals, checks, jobs, evidence, window, freezes.
+
+Pure helpers used by :mod:`sopgate.evaluate`. Each returns what it counted and the reasons
+for what is missing, naming who must act.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sopgate.facts import Approval, Check, Facts
+from sopgate.sop.model import DAYS, ApprovalRule, Freeze, Sop, Window
+
+#: Stands for "a time nobody can tell": later than anything, so nothing counts after it.
+UNKNOWN_TIME = datetime.max.replace(tzinfo=UTC)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def is_bot(user: str) -> bool:
+    return user.endswith("[bot]")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+@lru_cache(maxsize=4096)
+def glob_regex(pattern: str, *, paths: bool = False) -> re.Pattern[str]:
+    """``*`` and ``?`` wildcards only (job names such as "deploy: [eu]" contain brackets).
+
+    With ``paths``, ``*`` stays inside one path segment and ``**`` crosses segments.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if paths and pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if paths and pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*" if paths else ".*")
+        elif char == "?":
+            out.append("[^/]" if paths else ".")
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def order_key(entry: Approval | Check, position: int) -> tuple[datetime, int]:
+    """"Latest" orders by ``at`` (unknown first), then by position in the list."""
+    return (entry.at or _EARLIEST, position)
+
+
+@dataclass
+class People:
+    """Who holds each role, precomputed once per evaluation (names are case-folded)."""
+
+    sop: Sop
+    facts: Facts
+    members: dict[str, set[str]] = field(default_factory=dict)
+    display: dict[str, str] = field(default_factory=dict)
+    unknown_groups: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        groups = self.facts.groups
+        for name, role in self.sop.roles.items():
+            found: set[str] = set()
+            for user in role.users:
+                self._add(found, user)
+            unknown = []
+            for group in role.groups:
+                listed = groups.get(group)
+                if listed is None:
+                    unknown.append(group)
+                    continue
+                for user in sorted(listed, key=str.casefold):
+                    self._add(found, user)
+            self.members[name] = found
+            self.unknown_groups[name] = unknown
+
+    def _add(self, found: set[str], user: str) -> None:
+        key = user.casefold()
+        found.add(key)
+        self.display.setdefault(key, user)
+
+    def holds(self, user: str, role: str) -> bool:
+        return not is_bot(user) and user.casefold() in self.members[role]
+
+    def name(self, key: str) -> str:
+        return self.display.get(key, key)
+
+    def ordered(self, role: str) -> list[str]:
+        """Members of ``role``: listed users in SOP order, then group members by name."""
+        listed = [u.casefold() for u in self.sop.roles[role].users]
+        rest = sorted(self.members[role] - set(listed))
+        return [u for u in dict.fromkeys(listed + rest) if not is_bot(u)]
+
+
+class ApprovalIndex:
+    """The latest approval entry per user and (source, step or environment)."""
+
+    def __init__(self, approvals: Iterable[Approval]) -> None:
+        latest: dict[tuple[str, str, str | None], tuple[tuple[datetime, int], Approval]] = {}
+        for position, entry in enumerate(approvals):
+            scope = entry.environment if entry.source == "deployment" else entry.step
+            if entry.source == "review":
+                scope = None
+            key = (entry.user.casefold(), entry.source, scope)
+            rank = order_key(entry, position)
+            if key not in latest or rank >= latest[key][0]:
+                latest[key] = (rank, entry)
+        self.by_scope: dict[tuple[str, str | None], list[Approval]] = {}
+        for (_user, source, scope), (_rank, entry) in latest.items():
+            self.by_scope.setdefault((source, scope), []).append(entry)
+
+    def entries(self, source: str, scopes: Iterable[str | None]) -> list[Approval]:
+        found: list[Approval] = []
+        for scope in dict.fromkeys(scopes):
+            found.extend(self.by_scope.get((source, scope), ()))
+        return found
+
+
+class CheckIndex:
+    """The latest check entry per (name, app), findable by exact name or by glob."""
+
+    def __init__(self, checks: Iterable[Check]) -> None:
+        latest: dict[tuple[str, str | None], tuple[tuple[datetime, int], Check]] = {}
+        for position, entry in enumerate(checks):
+            key = (entry.name, entry.app)
+            rank = order_key(entry, position)
+            if key not in latest or rank >= latest[key][0]:
+                latest[key] = (rank, entry)
+        self.by_name: dict[str, list[Check]] = {}
+        for (name, _app), (_rank, entry) in latest.items():
+            self.by_name.setdefault(name, []).append(entry)
+
+    def matching(self, pattern: str, app: str | None) -> list[Check]:
+        if has_wildcard(pattern):
+            regex = glob_regex(pattern)
+            names = [name for name in self.by_name if regex.match(name)]
+        else:
+            names = [pattern] if pattern in self.by_name else []
+        return [c for name in names for c in self.by_name[name] if app is None or c.app == app]
+
+
+def rule_scopes(source: str, step_id: str, key: str, environment: str | None) -> list[str | None]:
+    if source == "review":
+        return [None]
+    if source == "deployment":
+        return [environment] if environment else []
+    return [step_id, key]
+
+
+def match_rules(eligible: list[tuple[ApprovalRule, set[str]]]) -> list[set[str]]:
+    """Assign people to rule slots so that one person fills at most one slot of the step.
+
+    A maximum bipartite matching (Kuhn's augmenting paths), so a person who could serve
+    two rules is placed where the step needs them.
+    """
+    slots = [i for i, (rule, _people) in enumerate(eligible) for _ in range(rule.count)]
+    owner: dict[str, int] = {}
+
+    def place(slot: int, seen: set[str]) -> bool:
+        for person in sorted(eligible[slots[slot]][1]):
+            if person in seen:
+                continue
+            seen.add(person)
+            if person not in owner or place(owner[person], seen):
+                owner[person] = slot
+                return True
+        return False
+
+    for slot in range(len(slots)):
+        place(slot, set())
+    counted: list[set[str]] = [set() for _ in eligible]
+    for person, slot in owner.items():
+        counted[slots[slot]].add(person)
+    return counted
+
+
+def in_window(window: Window, at: datetime) -> bool:
+    local = at.astimezone(ZoneInfo(window.timezone))
+    start, end = _minutes(window.start), _minutes(window.end) if window.end else 24 * 60
+    now = local.hour * 60 + local.minute
+    today = DAYS[local.weekday()]
+    if start < end:
+        return today in window.days and start <= now < end
+    # Crosses midnight: the part after midnight belongs to the day the window opened.
+    yesterday = DAYS[(local.weekday() - 1) % 7]
+    return (today in window.days and now >= start) or (yesterday in window.days and now < end)
+
+
+def next_opening(window: Window, at: datetime) -> datetime | None:
+    tz = ZoneInfo(window.timezone)
+    local = at.astimezone(tz)
+    start = _minutes(window.start)
+    for days in range(8):
+        day = (local + timedelta(days=days)).date()
+        if DAYS[day.weekday()] not in window.days:
+            continue
+        opening = datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=tz)
+        if opening > local:
+            return opening
+    return None
+
+
+def describe_window(window: Window) -> str:
+    days = "every day" if set(window.days) == set(DAYS) else ", ".join(window.days)
+    end = window.end or "24:00"
+    return f"{days} {window.start}-{end} {window.timezone}"
+
+
+def active_freeze(freezes: Iterable[Freeze], at: datetime) -> Freeze | None:
+    for freeze in freezes:
+        day: date = at.astimezone(ZoneInfo(freeze.timezone)).date()
+        if freeze.from_ <= day <= freeze.to:
+            return freeze
+    return None
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)

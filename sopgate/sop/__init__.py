@@ -1,0 +1,1 @@
+"""The SOP file: models, loading and validation, sequencing."""

@@ -1,0 +1,115 @@
+"""Load ``.sopgate.yml``: parse, validate every rule of DESIGN.md, and collect warnings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from sopgate.errors import Diagnostic, InputError, UsageError
+from sopgate.sop import issues
+from sopgate.sop.model import Sop
+from sopgate.sop.rules import check_references
+from sopgate.yamlsrc import Document, load
+
+MAX_SOP_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadedSop:
+    """A valid SOP with where it came from: path, text, sha256 and each step's line."""
+
+    sop: Sop
+    path: str
+    text: str
+    sha256: str
+    lines: dict[str, int]
+    warnings: tuple[Diagnostic, ...]
+
+
+def read_sop(path: str, *, today: date | None = None) -> LoadedSop:
+    """Read and validate the SOP at ``path`` (errors: :class:`InputError`, exit 2)."""
+    try:
+        raw = FsPath(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path}: no SOP file here; pass --sop PATH or set SOPGATE_SOP"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the SOP file: {exc.strerror}") from None
+    if len(raw) > MAX_SOP_BYTES:
+        raise InputError([Diagnostic(1, 1, f"file is {len(raw):,} bytes; a SOP file may be at "
+                                     "most 1,048,576 bytes (1 MiB)", path)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Diagnostic(1, 1, f"not UTF-8 text (byte {exc.start})", path)]) from None
+    return parse_sop(text, path=path, today=today)
+
+
+def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
+    """Validate SOP ``text``; ``today`` judges the review schedule (default: the real date)."""
+    doc = load(text, path=path, max_bytes=MAX_SOP_BYTES, what="SOP")
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.error((), "the SOP must be a mapping of keys (sopgate, name, "
+                                    f"roles, steps, ...), got {issues.describe(doc.data)}")])
+    errors = check_references(doc)
+    sop: Sop | None = None
+    try:
+        sop = Sop.model_validate(doc.data)
+    except ValidationError as exc:
+        errors.extend(issues.diagnostics(exc, doc, Sop))
+    if errors or sop is None:
+        raise InputError(_unique(errors))
+    lines = {step.id: doc.value_pos(("steps", i))[0] for i, step in enumerate(sop.steps)}
+    return LoadedSop(
+        sop=sop,
+        path=path,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        lines=lines,
+        warnings=tuple(sorted(_warnings(sop, doc, today or date.today()))),
+    )
+
+
+def _unique(found: list[Diagnostic]) -> list[Diagnostic]:
+    return list(dict.fromkeys(found))
+
+
+def _warnings(sop: Sop, doc: Document, today: date) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+
+    def warn(loc: tuple[str | int, ...], message: str, *, at_key: bool = False) -> None:
+        line, col = doc.key_pos(loc) if at_key else doc.value_pos(loc)
+        found.append(Diagnostic(line, col, message, doc.path, warning=True))
+
+    for i, step in enumerate(sop.steps):
+        if step.environment and not step.rollback:
+            warn(("steps", i), f"step '{step.id}' deploys to {step.environment} but has no "
+                 "rollback criteria; add 'rollback:'")
+    if sop.review:
+        due = sop.review.last_reviewed + timedelta(days=sop.review.every_days)
+        if due < today:
+            warn(("review", "last_reviewed"), f"SOP review is overdue: last reviewed "
+                 f"{sop.review.last_reviewed}, due every {sop.review.every_days} days "
+                 f"(since {due})")
+    used = set(sop.owners)
+    for step in sop.steps:
+        used.add(step.owner)
+        used.update(rule.role for rule in step.approvals)
+    for name, role in sop.roles.items():
+        if name not in used:
+            warn(("roles", name), f"role '{name}' is not used by any step or by owners",
+                 at_key=True)
+        elif not role.users and not role.groups:
+            warn(("roles", name), f"role '{name}' has no users or groups: nobody can act for it",
+                 at_key=True)
+    return found
+
+
+def describe_loaded(loaded: LoadedSop) -> dict[str, Any]:
+    return {"path": loaded.path, "sha256": loaded.sha256}

@@ -1,0 +1,189 @@
+"""Safe YAML loading that remembers where every key and value came from.
+
+PyYAML's own loaders silently keep the last of duplicate keys and expand aliases without
+limit. Here the document is composed into nodes (aliases stay shared, nothing is expanded),
+its expanded size is measured on the shared graph before anything is built, and the nodes are
+then turned into plain Python values while each path's line and column is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from sopgate.errors import Diagnostic, InputError
+
+try:  # libyaml is several times faster; PyYAML wheels ship it.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path = tuple[str | int, ...]
+
+MAX_DEPTH = 64
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str": "construct_yaml_str",
+    "tag:yaml.org,2002:int": "construct_yaml_int",
+    "tag:yaml.org,2002:float": "construct_yaml_float",
+    "tag:yaml.org,2002:bool": "construct_yaml_bool",
+    "tag:yaml.org,2002:null": "construct_yaml_null",
+    "tag:yaml.org,2002:timestamp": "construct_yaml_timestamp",
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    """Plain data of one YAML document plus the 1-based position of every path in it."""
+
+    path: str
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def value_pos(self, loc: Path) -> tuple[int, int]:
+        """Where the value at ``loc`` starts, or its nearest known ancestor."""
+        return _nearest(self.values, loc)
+
+    def key_pos(self, loc: Path) -> tuple[int, int]:
+        """Where the key naming ``loc`` stands (falls back to the value position)."""
+        if loc in self.keys:
+            return self.keys[loc]
+        return _nearest(self.values, loc)
+
+    def error(self, loc: Path, message: str, *, at_key: bool = False) -> Diagnostic:
+        line, col = self.key_pos(loc) if at_key else self.value_pos(loc)
+        return Diagnostic(line, col, message, self.path)
+
+
+def _nearest(table: dict[Path, tuple[int, int]], loc: Path) -> tuple[int, int]:
+    for end in range(len(loc), -1, -1):
+        found = table.get(loc[:end])
+        if found is not None:
+            return found
+    return (1, 1)
+
+
+def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
+    """Parse ``text`` into a :class:`Document`, or raise :class:`InputError`.
+
+    ``what`` names the expected content in messages ("SOP", "facts").
+    """
+    size = len(text.encode("utf-8", "surrogateescape"))
+    if size > max_bytes:
+        raise InputError(
+            [Diagnostic(1, 1, f"file is {size:,} bytes; a {what} file may be at most "
+                        f"{max_bytes:,} bytes ({max_bytes // 1024 // 1024} MiB)", path)]
+        )
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError([Diagnostic(line, col, f"YAML syntax error: {problem}", path)]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Diagnostic(1, 1, f"YAML error: {exc}", path)]) from None
+    except RecursionError:
+        raise InputError([Diagnostic(1, 1, "YAML nesting is too deep", path)]) from None
+    if node is None:
+        raise InputError([Diagnostic(1, 1, f"empty file: expected a {what} mapping", path)])
+    _check_expansion(node, path)
+    builder = _Builder(path)
+    data = builder.build(node, (), 0)
+    if builder.errors:
+        raise InputError(builder.errors)
+    return Document(path, data, builder.values, builder.keys)
+
+
+def _check_expansion(root: yaml.Node, path: str) -> None:
+    """Refuse documents whose aliases expand far beyond their written size."""
+    sizes: dict[int, int] = {}
+    unique = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        unique += 1
+        sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+    expanded = sizes[id(root)]
+    limit = 4 * unique + 100_000
+    if expanded > limit:
+        raise InputError(
+            [Diagnostic(1, 1, f"YAML aliases expand to {expanded:,} nodes from {unique:,} "
+                        f"written ones (limit {limit:,}); refusing a possible alias bomb", path)]
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+class _Builder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.values: dict[Path, tuple[int, int]] = {}
+        self.keys: dict[Path, tuple[int, int]] = {}
+        self.errors: list[Diagnostic] = []
+        self._constructor = SafeConstructor()
+
+    def _fail(self, node: yaml.Node, message: str) -> None:
+        mark = node.start_mark
+        self.errors.append(Diagnostic(mark.line + 1, mark.column + 1, message, self.path))
+
+    def build(self, node: yaml.Node, loc: Path, depth: int) -> Any:
+        mark = node.start_mark
+        self.values[loc] = (mark.line + 1, mark.column + 1)
+        if depth > MAX_DEPTH:
+            self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Path, depth: int) -> dict[Hashable, Any]:
+        result: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._fail(key_node, "merge keys (<<) are not supported; write the keys out")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._fail(key_node, "mapping keys must be plain strings")
+                continue
+            key = self._scalar(key_node)
+            if not isinstance(key, str):
+                key = str(key_node.value)
+            mark = key_node.start_mark
+            if key in result:
+                first = self.keys[(*loc, key)]
+                self._fail(key_node, f"duplicate key '{key}' (first defined at line {first[0]})")
+                continue
+            self.keys[(*loc, key)] = (mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, (*loc, key), depth + 1)
+        return result
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        method = _SCALAR_TAGS.get(node.tag)
+        if method is None:
+            self._fail(node, f"unsupported YAML tag {node.tag}")
+            return None
+        try:
+            return getattr(self._constructor, method)(node)
+        except (ConstructorError, ValueError) as exc:
+            self._fail(node, f"invalid value {node.value!r}: {exc}")
+            return None
