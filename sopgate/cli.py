@@ -22,13 +22,15 @@ SOP_HELP = "SOP file [env SOPGATE_SOP; default .sopgate.yml]"
 FORMATS = ["text", "markdown", "json", "junit"]
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType):  # type: ignore[type-arg]
     """``90``, ``30s``, ``15m``, ``2h``, ``1h30m`` -> seconds."""
 
     name = "duration"
     _part = re.compile(r"(\d+)([hms]?)")
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, int | float):
             return float(value)
         text = str(value).strip()
@@ -40,20 +42,34 @@ class Duration(click.ParamType):
 
 
 def sop_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--sop", "sop_path", envvar="SOPGATE_SOP", default=".sopgate.yml",
-                        show_default=True, help=SOP_HELP)(func)
+    return click.option(
+        "--sop",
+        "sop_path",
+        envvar="SOPGATE_SOP",
+        default=".sopgate.yml",
+        show_default=True,
+        help=SOP_HELP,
+    )(func)
 
 
 def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--token-env", metavar="NAME",
-                        help="Environment variable holding the API token "
-                        "[default GITHUB_TOKEN or GITLAB_TOKEN].")(func)
-    func = click.option("--platform", type=click.Choice(["auto", "github", "gitlab"]),
-                        default=None, help="Gather live facts from this platform "
-                        "[default auto when no --facts].")(func)
-    return click.option("--facts", "facts_path", metavar="FILE",
-                        help="Evaluate against a facts snapshot (YAML/JSON): a dry run, "
-                        "no network.")(func)
+    func = click.option(
+        "--token-env",
+        metavar="NAME",
+        help="Environment variable holding the API token [default GITHUB_TOKEN or GITLAB_TOKEN].",
+    )(func)
+    func = click.option(
+        "--platform",
+        type=click.Choice(["auto", "github", "gitlab"]),
+        default=None,
+        help="Gather live facts from this platform [default auto when no --facts].",
+    )(func)
+    return click.option(
+        "--facts",
+        "facts_path",
+        metavar="FILE",
+        help="Evaluate against a facts snapshot (YAML/JSON): a dry run, no network.",
+    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -89,8 +105,9 @@ def plan(sop_path: str) -> None:
 @cli.command()
 @sop_option
 @click.option("--facts", "facts_path", metavar="FILE", help="Colour the steps by their state.")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
 def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
     """Print the SOP as a Mermaid flowchart or Graphviz DOT graph."""
     from sopgate import commands
@@ -102,18 +119,34 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
 @click.argument("step", required=False)
 @sop_option
 @source_options
-@click.option("--dry-run", is_flag=True, help="Read only: write and post nothing; print "
-              "what would be posted.")
-@click.option("--wait", is_flag=True, help="Re-gather the facts until the gate opens, a "
-              "terminal state is reached, or --timeout passes.")
+@click.option(
+    "--dry-run", is_flag=True, help="Read only: write and post nothing; print what would be posted."
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Re-gather the facts until the gate opens, a "
+    "terminal state is reached, or --timeout passes.",
+)
 @click.option("--timeout", type=Duration(), default="2h", show_default=True)
 @click.option("--interval", type=Duration(), default="30s", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--report-dir", metavar="DIR", help="Write the audit record "
-              "(sopgate-report.json and .md) here.")
-def check(step: str | None, sop_path: str, facts_path: str | None, platform: str | None,
-          token_env: str | None, dry_run: bool, wait: bool, timeout: float, interval: float,
-          fmt: str, report_dir: str | None) -> None:
+@click.option(
+    "--report-dir", metavar="DIR", help="Write the audit record (sopgate-report.json and .md) here."
+)
+def check(
+    step: str | None,
+    sop_path: str,
+    facts_path: str | None,
+    platform: str | None,
+    token_env: str | None,
+    dry_run: bool,
+    wait: bool,
+    timeout: float,
+    interval: float,
+    fmt: str,
+    report_dir: str | None,
+) -> None:
     """Gate STEP: exit 0 when the SOP allows it to run now, 1 when not.
 
     STEP is a step id, or a region instance such as production[eu-west]. Without STEP it is
@@ -122,9 +155,18 @@ def check(step: str | None, sop_path: str, facts_path: str | None, platform: str
     from sopgate import commands
 
     options = commands.CheckOptions(
-        step=step, sop_path=sop_path, facts_path=facts_path, platform=platform,
-        token_env=token_env, dry_run=dry_run, wait=wait, timeout=timeout, interval=interval,
-        fmt=fmt, report_dir=report_dir)
+        step=step,
+        sop_path=sop_path,
+        facts_path=facts_path,
+        platform=platform,
+        token_env=token_env,
+        dry_run=dry_run,
+        wait=wait,
+        timeout=timeout,
+        interval=interval,
+        fmt=fmt,
+        report_dir=report_dir,
+    )
     raise SystemExit(commands.check(options))
 
 
@@ -132,24 +174,35 @@ def check(step: str | None, sop_path: str, facts_path: str | None, platform: str
 @sop_option
 @source_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-def status(sop_path: str, facts_path: str | None, platform: str | None, token_env: str | None,
-           fmt: str) -> None:
+def status(
+    sop_path: str, facts_path: str | None, platform: str | None, token_env: str | None, fmt: str
+) -> None:
     """Print the state of the whole sequence (exit 0 unless the input is bad)."""
     from sopgate import commands
 
     options = commands.CheckOptions(
-        step=None, sop_path=sop_path, facts_path=facts_path, platform=platform,
-        token_env=token_env, fmt=fmt)
+        step=None,
+        sop_path=sop_path,
+        facts_path=facts_path,
+        platform=platform,
+        token_env=token_env,
+        fmt=fmt,
+    )
     raise SystemExit(commands.status(options))
 
 
 @cli.command()
 @sop_option
-@click.option("--platform", type=click.Choice(["auto", "github", "gitlab"]), default="auto",
-              show_default=True)
+@click.option(
+    "--platform", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True
+)
 @click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")
-@click.option("-o", "--output", metavar="FILE", help="Write here (.json for JSON, else YAML) "
-              "instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write here (.json for JSON, else YAML) instead of stdout.",
+)
 def facts(sop_path: str, platform: str, token_env: str | None, output: str | None) -> None:
     """Snapshot the live facts of the current commit (reads the platform, posts nothing)."""
     from sopgate import commands
@@ -195,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("interrupted: the gate stays closed", err=True)
         return 1
     except Exception as exc:  # fail closed on anything unforeseen, without a traceback
-        click.echo(f"sopgate: internal error ({type(exc).__name__}: {exc}); the gate stays "
-                   "closed. Set SOPGATE_DEBUG=1 for a traceback.", err=True)
+        click.echo(
+            f"sopgate: internal error ({type(exc).__name__}: {exc}); the gate stays "
+            "closed. Set SOPGATE_DEBUG=1 for a traceback.",
+            err=True,
+        )
         if os.environ.get("SOPGATE_DEBUG"):
             raise
         return 3

@@ -32,8 +32,10 @@ def validate(sop_path: str) -> None:
     loaded = read_sop(sop_path)
     _warn(loaded)
     steps = len(loaded.sop.steps)
-    click.echo(f"{sop_path}: valid SOP '{loaded.sop.name}' ({steps} steps, "
-               f"{len(loaded.warnings)} warnings)")
+    click.echo(
+        f"{sop_path}: valid SOP '{loaded.sop.name}' ({steps} steps, "
+        f"{len(loaded.warnings)} warnings)"
+    )
 
 
 def plan(sop_path: str) -> None:
@@ -116,14 +118,21 @@ def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
     env = dict(os.environ) if env is None else env
     job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
     if not job:
-        raise UsageError("no STEP given and no CI job to infer it from (GITHUB_JOB and "
-                         "CI_JOB_NAME are unset); run: sopgate check STEP")
-    matches = [node.key for node in build_plan(loaded.sop).nodes
-               if any(glob_regex(node.expand(p)).match(job) for p in node.step.jobs)]
+        raise UsageError(
+            "no STEP given and no CI job to infer it from (GITHUB_JOB and "
+            "CI_JOB_NAME are unset); run: sopgate check STEP"
+        )
+    matches = [
+        node.key
+        for node in build_plan(loaded.sop).nodes
+        if any(glob_regex(node.expand(p)).match(job) for p in node.step.jobs)
+    ]
     if len(matches) != 1:
         found = ", ".join(matches) if matches else "none"
-        raise UsageError(f"cannot infer the step from job '{job}': steps whose jobs match: "
-                         f"{found}; run: sopgate check STEP")
+        raise UsageError(
+            f"cannot infer the step from job '{job}': steps whose jobs match: "
+            f"{found}; run: sopgate check STEP"
+        )
     return matches[0]
 
 
@@ -150,8 +159,12 @@ def status(options: CheckOptions) -> int:
     return 0
 
 
-def check(options: CheckOptions, *, sleep: Callable[[float], None] = time.sleep,
-          clock: Callable[[], float] = time.monotonic) -> int:
+def check(
+    options: CheckOptions,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
     source = Source(options)
     evaluation = _evaluate(source, options.step, infer=True)
     _warn(evaluation.loaded)
@@ -163,8 +176,11 @@ def check(options: CheckOptions, *, sleep: Callable[[float], None] = time.sleep,
             if remaining <= 0:
                 break
             target = evaluation.by_key[evaluation.target or ""]
-            click.echo(f"waiting for {target.key} ({target.state}); next look in "
-                       f"{min(options.interval, remaining):.0f}s", err=True)
+            click.echo(
+                f"waiting for {target.key} ({target.state}); next look in "
+                f"{min(options.interval, remaining):.0f}s",
+                err=True,
+            )
             sleep(min(options.interval, remaining))
             evaluation = _evaluate(source, evaluation.target, infer=False)
     _show(evaluation, options.fmt)
@@ -173,8 +189,11 @@ def check(options: CheckOptions, *, sleep: Callable[[float], None] = time.sleep,
         _write_report(evaluation, options)
     if options.wait and not _settled(evaluation):
         result = evaluation.by_key[evaluation.target or ""]
-        click.echo(f"timed out after {options.timeout:.0f}s; {result.key} is still "
-                   f"{result.state}: {'; '.join(result.reasons)}", err=True)
+        click.echo(
+            f"timed out after {options.timeout:.0f}s; {result.key} is still "
+            f"{result.state}: {'; '.join(result.reasons)}",
+            err=True,
+        )
     return 0 if evaluation.decision == "open" else 1
 
 
@@ -195,8 +214,9 @@ def _write_report(evaluation: Evaluation, options: CheckOptions) -> None:
 
     assert options.report_dir is not None
     if options.dry_run:
-        click.echo(f"dry run: would write {REPORT_JSON} and {REPORT_MD} to "
-                   f"{options.report_dir}", err=True)
+        click.echo(
+            f"dry run: would write {REPORT_JSON} and {REPORT_MD} to {options.report_dir}", err=True
+        )
         return
     for path in write_report(evaluation, options.report_dir):
         click.echo(f"wrote {path}", err=True)

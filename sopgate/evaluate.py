@@ -107,6 +107,7 @@ class _Judge:
         waiting: list[str] = []
         blocked: list[str] = []
         failed: list[str] = []
+        job_failed: list[str] = []
         rejected: list[str] = []
         times: list[datetime] = []
 
@@ -121,13 +122,13 @@ class _Judge:
         self._checks(node, waiting, failed, times)
         self._evidence(node, waiting)
         timing = self._timing(node)
-        jobs_state = self._jobs(node, failed, times)
+        jobs_state = self._jobs(node, job_failed, times)
 
         requirements_met = not (waiting or failed or rejected or blocked)
         gate_open = requirements_met and not timing
         if rejected:
             state: State = "rejected"
-        elif failed:
+        elif failed or job_failed:
             state = "failed"
         elif blocked:
             state = "blocked"
@@ -137,7 +138,7 @@ class _Judge:
             state = "ready"
         else:
             state = "done"
-        reasons = [*rejected, *failed, *blocked, *waiting]
+        reasons = [*rejected, *failed, *job_failed, *blocked, *waiting]
         if state == "waiting" or (state != "done" and timing):
             reasons.extend(timing)
         if state == "ready":
@@ -216,8 +217,9 @@ class _Judge:
                 waiting.append(self._missing(rule, node, got | people, separated, len(got)))
                 waiting.extend(dict.fromkeys(why_not))
                 for group in self.people.unknown_groups[rule.role]:
-                    waiting.append(f"membership of {group} is unknown, so nobody holds "
-                                   f"{rule.role} through it")
+                    waiting.append(
+                        f"membership of {group} is unknown, so nobody holds {rule.role} through it"
+                    )
         return set().union(*counted)
 
     def _not_counted(
@@ -225,23 +227,32 @@ class _Judge:
     ) -> str | None:
         user = entry.user.casefold()
         if user in self.excluded and not rule.allow_author:
-            who = "author" if self.facts.change and self.facts.change.author and \
-                self.facts.change.author.casefold() == user else "initiator"
+            who = (
+                "author"
+                if self.facts.change
+                and self.facts.change.author
+                and self.facts.change.author.casefold() == user
+                else "initiator"
+            )
             return f"{entry.user} is the change's {who} and cannot approve it (allow_author: false)"
         if user in separated:
             return f"{entry.user} approved a step this one must be separate from (separate_from)"
         if entry.source == "review" and rule.fresh and entry.sha != self.facts.commit:
             on = f"commit {entry.sha[:12]}" if entry.sha else "an unknown commit"
-            return (f"{entry.user}'s approval is on {on}, not the deployed "
-                    f"{self.facts.commit[:12]}: approve again")
+            return (
+                f"{entry.user}'s approval is on {on}, not the deployed "
+                f"{self.facts.commit[:12]}: approve again"
+            )
         if entry.source == "signoff":
             if entry.edited is not False:
                 return f"{entry.user}'s sign-off comment was edited, so it does not count"
             if entry.at is None:
                 return f"{entry.user}'s sign-off has no known time, so it does not count"
             if needs_done is not None and entry.at <= needs_done:
-                return (f"{entry.user} signed off at {_stamp(entry.at)}, before the steps it "
-                        f"needs were done ({_stamp(needs_done)}): sign off again")
+                return (
+                    f"{entry.user} signed off at {_stamp(entry.at)}, before the steps it "
+                    f"needs were done ({_stamp(needs_done)}): sign off again"
+                )
         return None
 
     def _missing(
@@ -253,8 +264,11 @@ class _Judge:
         who = [self.people.name(u) for u in self.people.ordered(rule.role) if u not in skip]
         who += [f"members of {g}" for g in self.people.unknown_groups[rule.role]]
         listing = ", ".join(who) if who else "nobody eligible"
-        noun = "approval" if rule.source == "review" else (
-            "sign-off" if rule.source == "signoff" else "deployment approval")
+        noun = (
+            "approval"
+            if rule.source == "review"
+            else ("sign-off" if rule.source == "signoff" else "deployment approval")
+        )
         text = f"needs {gates.plural(rule.count, noun)} from {rule.role} ({listing}); has {has}"
         if rule.source == "signoff":
             text += f" (comment '/sop approve {node.key}')"
@@ -281,8 +295,11 @@ class _Judge:
         keys = self.plan.instances.get(step_id, (step_id,))
         found: set[str] = set()
         for rule in step.approvals:
-            scopes = [s for key in keys
-                      for s in gates.rule_scopes(rule.source, step_id, key, step.environment)]
+            scopes = [
+                s
+                for key in keys
+                for s in gates.rule_scopes(rule.source, step_id, key, step.environment)
+            ]
             for entry in self.approvals.entries(rule.source, scopes):
                 if entry.state == "approved" and self.people.holds(entry.user, rule.role):
                     found.add(entry.user.casefold())
@@ -290,8 +307,9 @@ class _Judge:
 
     # -- checks, jobs, evidence, timing -------------------------------------------------------
 
-    def _checks(self, node: Node, waiting: list[str], failed: list[str],
-                times: list[datetime]) -> None:
+    def _checks(
+        self, node: Node, waiting: list[str], failed: list[str], times: list[datetime]
+    ) -> None:
         step = node.step
         if not step.checks:
             return

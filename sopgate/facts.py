@@ -131,8 +131,17 @@ def read_facts(path: str) -> Facts:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the facts file: {exc.strerror}") from None
     if len(raw) > MAX_FACTS_BYTES:
-        raise InputError([Diagnostic(1, 1, f"file is {len(raw):,} bytes; a facts file may be "
-                                     f"at most {MAX_FACTS_BYTES:,} bytes", path)])
+        raise InputError(
+            [
+                Diagnostic(
+                    1,
+                    1,
+                    f"file is {len(raw):,} bytes; a facts file may be "
+                    f"at most {MAX_FACTS_BYTES:,} bytes",
+                    path,
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -147,8 +156,15 @@ def parse_facts(text: str, *, path: str) -> Facts:
             return fast
     doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts")
     if not isinstance(doc.data, dict):
-        raise InputError([doc.error((), "a facts file must be a mapping starting with "
-                                    f"'facts: 1', got {issues.describe(doc.data)}")])
+        raise InputError(
+            [
+                doc.error(
+                    (),
+                    "a facts file must be a mapping starting with "
+                    f"'facts: 1', got {issues.describe(doc.data)}",
+                )
+            ]
+        )
     try:
         return Facts.model_validate(doc.data)
     except ValidationError as exc:

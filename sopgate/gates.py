@@ -62,7 +62,7 @@ def has_wildcard(pattern: str) -> bool:
 
 
 def order_key(entry: Approval | Check, position: int) -> tuple[datetime, int]:
-    """"Latest" orders by ``at`` (unknown first), then by position in the list."""
+    """ "Latest" orders by ``at`` (unknown first), then by position in the list."""
     return (entry.at or _EARLIEST, position)
 
 

@@ -18,7 +18,7 @@ from sopgate.errors import InputError, ReplayMismatch, UsageError
 from sopgate.evaluate import Evaluation, evaluate
 from sopgate.facts import Facts
 from sopgate.render import render
-from sopgate.render.jsonfmt import json_data
+from sopgate.render.json import json_data
 from sopgate.sop.load import parse_sop
 
 REPORT_JSON = "sopgate-report.json"
@@ -65,7 +65,7 @@ def replay(path: str) -> tuple[Evaluation, str]:
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: not a sopgate JSON report ({exc})") from None
     if not isinstance(data, dict) or data.get("report") != 1:
-        raise UsageError(f"{path}: not a sopgate report (expected \"report\": 1)")
+        raise UsageError(f'{path}: not a sopgate report (expected "report": 1)')
     try:
         sop_info, facts_data = data["sop"], data["facts"]
         text, recorded_sha = sop_info["text"], sop_info["sha256"]
@@ -75,13 +75,16 @@ def replay(path: str) -> tuple[Evaluation, str]:
     problems = []
     actual_sha = hashlib.sha256(str(text).encode("utf-8")).hexdigest()
     if actual_sha != recorded_sha:
-        problems.append(f"the SOP text was altered (sha256 {actual_sha[:12]}, recorded "
-                        f"{str(recorded_sha)[:12]})")
+        problems.append(
+            f"the SOP text was altered (sha256 {actual_sha[:12]}, recorded "
+            f"{str(recorded_sha)[:12]})"
+        )
     try:
         facts = Facts.model_validate(facts_data)
     except ValidationError as exc:
-        raise ReplayMismatch(f"{path}: the facts inside are not a valid snapshot: "
-                             f"{exc.error_count()} errors") from None
+        raise ReplayMismatch(
+            f"{path}: the facts inside are not a valid snapshot: {exc.error_count()} errors"
+        ) from None
     if facts.digest() != data.get("facts_sha256"):
         problems.append("the facts snapshot was altered (digest differs from the recorded one)")
     try:
@@ -92,15 +95,18 @@ def replay(path: str) -> tuple[Evaluation, str]:
     now = [(r.key, r.state, list(r.reasons)) for r in evaluation.steps]
     then = [(s.get("id"), s.get("state"), s.get("reasons")) for s in steps]
     if evaluation.decision != data.get("decision"):
-        problems.append(f"decision is now {evaluation.decision}, recorded "
-                        f"{data.get('decision')}")
+        problems.append(f"decision is now {evaluation.decision}, recorded {data.get('decision')}")
     if now != then:
         changed = [n[0] for n, t in zip(now, then, strict=False) if n != t] or ["step list"]
         problems.append(f"step results differ: {', '.join(str(c) for c in changed)}")
     if problems:
-        raise ReplayMismatch(f"{path}: replay does not confirm the recorded decision:\n  - "
-                             + "\n  - ".join(problems))
+        raise ReplayMismatch(
+            f"{path}: replay does not confirm the recorded decision:\n  - "
+            + "\n  - ".join(problems)
+        )
     decision = evaluation.decision or "status"
     what = f"decision {decision} for {target}" if target else "sequence status"
-    return evaluation, (f"replay confirmed: {what}, {len(now)} step results identical "
-                        f"(sopgate {__version__}, recorded by {data.get('sopgate')})")
+    return evaluation, (
+        f"replay confirmed: {what}, {len(now)} step results identical "
+        f"(sopgate {__version__}, recorded by {data.get('sopgate')})"
+    )

@@ -75,8 +75,15 @@ def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
     size = len(text.encode("utf-8", "surrogateescape"))
     if size > max_bytes:
         raise InputError(
-            [Diagnostic(1, 1, f"file is {size:,} bytes; a {what} file may be at most "
-                        f"{max_bytes:,} bytes ({max_bytes // 1024 // 1024} MiB)", path)]
+            [
+                Diagnostic(
+                    1,
+                    1,
+                    f"file is {size:,} bytes; a {what} file may be at most "
+                    f"{max_bytes:,} bytes ({max_bytes // 1024 // 1024} MiB)",
+                    path,
+                )
+            ]
         )
     try:
         node = yaml.compose(text, Loader=_Loader)
@@ -119,8 +126,15 @@ def _check_expansion(root: yaml.Node, path: str) -> None:
     limit = 4 * unique + 100_000
     if expanded > limit:
         raise InputError(
-            [Diagnostic(1, 1, f"YAML aliases expand to {expanded:,} nodes from {unique:,} "
-                        f"written ones (limit {limit:,}); refusing a possible alias bomb", path)]
+            [
+                Diagnostic(
+                    1,
+                    1,
+                    f"YAML aliases expand to {expanded:,} nodes from {unique:,} "
+                    f"written ones (limit {limit:,}); refusing a possible alias bomb",
+                    path,
+                )
+            ]
         )
 
 

@@ -20,8 +20,10 @@ def describe_gate(node: Node) -> list[str]:
     if step.separate_from:
         lines.append("separate from: " + ", ".join(step.separate_from))
     if step.checks:
-        lines.append("checks: " + ", ".join(
-            node.expand(c.name) + (f" ({c.app})" if c.app else "") for c in step.checks))
+        lines.append(
+            "checks: "
+            + ", ".join(node.expand(c.name) + (f" ({c.app})" if c.app else "") for c in step.checks)
+        )
     if step.evidence:
         lines.append("evidence: " + ", ".join(node.expand(e) for e in step.evidence))
     if step.window:
@@ -35,8 +37,10 @@ def describe_gate(node: Node) -> list[str]:
 
 def describe_plan(plan: Plan) -> str:
     sop = plan.sop
-    out = [f"{sop.name}: {len(sop.steps)} steps, {len(plan.nodes)} with region instances, "
-           f"{len(plan.groups)} groups"]
+    out = [
+        f"{sop.name}: {len(sop.steps)} steps, {len(plan.nodes)} with region instances, "
+        f"{len(plan.groups)} groups"
+    ]
     for number, group in enumerate(plan.groups, start=1):
         together = " (in parallel)" if len(group) > 1 else ""
         out.append("")

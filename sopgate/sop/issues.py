@@ -85,12 +85,14 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
         listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
         return doc.error(loc, f"unknown key '{key}'{_where(loc[:-1])}{hint}{listing}", at_key=True)
     if loc and loc[-1] == "[key]":
-        return doc.error(loc[:-1], f"invalid key {describe(value)}: {err['msg'].lower()}",
-                         at_key=True)
+        return doc.error(
+            loc[:-1], f"invalid key {describe(value)}: {err['msg'].lower()}", at_key=True
+        )
     name = _name(loc)
     if kind == "literal_error" and loc == ("sopgate",):
-        return doc.error(loc, f"unsupported format version {describe(value)}; "
-                         "this sopgate supports: 1")
+        return doc.error(
+            loc, f"unsupported format version {describe(value)}; this sopgate supports: 1"
+        )
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         allowed = expected.replace("'", "").replace(" or ", ", ")
@@ -120,7 +122,9 @@ def _where(loc: Path) -> str:
 def _pattern_help(loc: Path) -> str:
     key = loc[-1] if loc else ""
     if key == "id":
-        return "is not a valid step id: use kebab-case (lowercase letters and digits, single hyphens)"
+        return (
+            "is not a valid step id: use kebab-case (lowercase letters and digits, single hyphens)"
+        )
     if key in ("start", "end"):
         return "is not a time of day as HH:MM (00:00-23:59)"
     if key == "sha":

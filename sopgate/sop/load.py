@@ -36,14 +36,21 @@ def read_sop(path: str, *, today: date | None = None) -> LoadedSop:
     try:
         raw = FsPath(path).read_bytes()
     except FileNotFoundError:
-        raise UsageError(
-            f"{path}: no SOP file here; pass --sop PATH or set SOPGATE_SOP"
-        ) from None
+        raise UsageError(f"{path}: no SOP file here; pass --sop PATH or set SOPGATE_SOP") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the SOP file: {exc.strerror}") from None
     if len(raw) > MAX_SOP_BYTES:
-        raise InputError([Diagnostic(1, 1, f"file is {len(raw):,} bytes; a SOP file may be at "
-                                     "most 1,048,576 bytes (1 MiB)", path)])
+        raise InputError(
+            [
+                Diagnostic(
+                    1,
+                    1,
+                    f"file is {len(raw):,} bytes; a SOP file may be at "
+                    "most 1,048,576 bytes (1 MiB)",
+                    path,
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -55,8 +62,15 @@ def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
     """Validate SOP ``text``; ``today`` judges the review schedule (default: the real date)."""
     doc = load(text, path=path, max_bytes=MAX_SOP_BYTES, what="SOP")
     if not isinstance(doc.data, dict):
-        raise InputError([doc.error((), "the SOP must be a mapping of keys (sopgate, name, "
-                                    f"roles, steps, ...), got {issues.describe(doc.data)}")])
+        raise InputError(
+            [
+                doc.error(
+                    (),
+                    "the SOP must be a mapping of keys (sopgate, name, "
+                    f"roles, steps, ...), got {issues.describe(doc.data)}",
+                )
+            ]
+        )
     errors = check_references(doc)
     sop: Sop | None = None
     try:
@@ -89,25 +103,35 @@ def _warnings(sop: Sop, doc: Document, today: date) -> list[Diagnostic]:
 
     for i, step in enumerate(sop.steps):
         if step.environment and not step.rollback:
-            warn(("steps", i), f"step '{step.id}' deploys to {step.environment} but has no "
-                 "rollback criteria; add 'rollback:'")
+            warn(
+                ("steps", i),
+                f"step '{step.id}' deploys to {step.environment} but has no "
+                "rollback criteria; add 'rollback:'",
+            )
     if sop.review:
         due = sop.review.last_reviewed + timedelta(days=sop.review.every_days)
         if due < today:
-            warn(("review", "last_reviewed"), f"SOP review is overdue: last reviewed "
-                 f"{sop.review.last_reviewed}, due every {sop.review.every_days} days "
-                 f"(since {due})")
+            warn(
+                ("review", "last_reviewed"),
+                f"SOP review is overdue: last reviewed "
+                f"{sop.review.last_reviewed}, due every {sop.review.every_days} days "
+                f"(since {due})",
+            )
     used = set(sop.owners)
     for step in sop.steps:
         used.add(step.owner)
         used.update(rule.role for rule in step.approvals)
     for name, role in sop.roles.items():
         if name not in used:
-            warn(("roles", name), f"role '{name}' is not used by any step or by owners",
-                 at_key=True)
+            warn(
+                ("roles", name), f"role '{name}' is not used by any step or by owners", at_key=True
+            )
         elif not role.users and not role.groups:
-            warn(("roles", name), f"role '{name}' has no users or groups: nobody can act for it",
-                 at_key=True)
+            warn(
+                ("roles", name),
+                f"role '{name}' has no users or groups: nobody can act for it",
+                at_key=True,
+            )
     return found
 
 

@@ -14,14 +14,12 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
-    field_validator,
 )
 
 STEP_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Text = Annotated[str, StringConstraints(min_length=1)]
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID)]
 Clock = Annotated[str, StringConstraints(pattern=HHMM)]
@@ -135,11 +133,6 @@ class Sop(Model):
     roles: dict[Annotated[str, StringConstraints(min_length=1)], Role] = Field(min_length=1)
     steps: tuple[Step, ...] = Field(min_length=1)
     freezes: tuple[Freeze, ...] = ()
-
-    @field_validator("roles")
-    @classmethod
-    def _role_names(cls, roles: dict[str, Role]) -> dict[str, Role]:
-        return roles
 
     @property
     def regions(self) -> tuple[str, ...]:

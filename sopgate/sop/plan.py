@@ -57,9 +57,7 @@ class Plan:
         if name in self.instances:
             listing = ", ".join(self.instances[name])
             raise UsageError(f"step '{name}' runs once per region; name one instance: {listing}")
-        raise UsageError(
-            f"unknown step '{name}'; steps: {', '.join(self.by_key)}"
-        )
+        raise UsageError(f"unknown step '{name}'; steps: {', '.join(self.by_key)}")
 
 
 def step_needs(sop: Sop) -> dict[str, tuple[str, ...]]:

@@ -3,6 +3,7 @@ reported at once, even when pydantic also finds type errors elsewhere in the fil
 
 from __future__ import annotations
 
+import itertools
 import zoneinfo
 from typing import Any
 
@@ -19,7 +20,8 @@ def check_references(doc: Document) -> list[Diagnostic]:
 
     roles = data.get("roles")
     role_names = [k for k in roles if isinstance(k, str)] if isinstance(roles, dict) else []
-    scope = data.get("scope") if isinstance(data.get("scope"), dict) else {}
+    scope_data = data.get("scope")
+    scope: dict[str, Any] = scope_data if isinstance(scope_data, dict) else {}
     environments = _strings(scope.get("environments"))
     regions = _strings(scope.get("regions"))
     for key, values in (("environments", environments), ("regions", regions)):
@@ -61,8 +63,9 @@ def check_references(doc: Document) -> list[Diagnostic]:
         known_role((*at, "owner"), step.get("owner"), f"owner of step '{sid}'")
         for j, rule in enumerate(_list(step.get("approvals"))):
             if isinstance(rule, dict):
-                known_role((*at, "approvals", j, "role"), rule.get("role"),
-                           f"approvals of step '{sid}'")
+                known_role(
+                    (*at, "approvals", j, "role"), rule.get("role"), f"approvals of step '{sid}'"
+                )
         for key in ("needs", "separate_from"):
             for j, name in _strings(step.get(key)):
                 if known_step((*at, key, j), name, f"{key} of step '{sid}'") and name == sid:
@@ -71,41 +74,51 @@ def check_references(doc: Document) -> list[Diagnostic]:
         env = step.get("environment")
         if isinstance(env, str) and env not in [e for _, e in environments]:
             listing = ", ".join(e for _, e in environments) or "none (add scope.environments)"
-            fail((*at, "environment"), f"unknown environment '{env}' for step '{sid}'; "
-                 f"environments: {listing}")
+            fail(
+                (*at, "environment"),
+                f"unknown environment '{env}' for step '{sid}'; environments: {listing}",
+            )
         for_each = step.get("for_each")
         if for_each == "region" and not regions:
-            fail((*at, "for_each"), f"step '{sid}' has for_each: region but scope.regions is "
-                 "empty or missing")
+            fail(
+                (*at, "for_each"),
+                f"step '{sid}' has for_each: region but scope.regions is empty or missing",
+            )
         if "rollout" in step and for_each is None:
             fail((*at, "rollout"), f"step '{sid}' has rollout but no for_each", at_key=True)
         if step.get("type") == "decision":
             if "approvals" not in step:
-                fail(at, f"decision step '{sid}' must have approvals (a go/no-go needs someone "
-                     "to decide)")
+                fail(
+                    at,
+                    f"decision step '{sid}' must have approvals (a go/no-go needs someone "
+                    "to decide)",
+                )
             elif step["approvals"] == []:
                 fail((*at, "approvals"), f"decision step '{sid}' must have approvals")
             if "jobs" in step:
-                fail((*at, "jobs"), f"decision step '{sid}' has no pipeline work: remove jobs",
-                     at_key=True)
+                fail(
+                    (*at, "jobs"),
+                    f"decision step '{sid}' has no pipeline work: remove jobs",
+                    at_key=True,
+                )
         if for_each != "region":
             for key in ("jobs", "evidence"):
                 for j, text in _strings(step.get(key)):
                     if "{region}" in text:
-                        fail((*at, key, j), f"'{{region}}' is only expanded in steps with "
-                             "for_each: region")
+                        fail(
+                            (*at, key, j),
+                            "'{region}' is only expanded in steps with for_each: region",
+                        )
         window = step.get("window")
         if isinstance(window, dict):
             _check_timezone(window, (*at, "window"), fail)
             if "start" in window and window.get("start") == window.get("end"):
-                fail((*at, "window", "end"), "window start and end are equal: it would never "
-                     "open")
+                fail((*at, "window", "end"), "window start and end are equal: it would never open")
     for i, freeze in enumerate(_list(data.get("freezes"))):
         if isinstance(freeze, dict):
             _check_timezone(freeze, ("freezes", i), fail)
             start, end = freeze.get("from"), freeze.get("to")
-            if start is not None and end is not None and type(start) is type(end) \
-                    and start > end:
+            if start is not None and end is not None and type(start) is type(end) and start > end:
                 fail(("freezes", i, "to"), f"freeze ends ({end}) before it starts ({start})")
     found.extend(_cycles(doc, steps))
     return found
@@ -118,8 +131,10 @@ def _check_timezone(table: dict[str, Any], at: Path, fail: Any) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        fail((*at, "timezone"), f"unknown time zone '{name}'; use an IANA name such as "
-             "Europe/Berlin or UTC")
+        fail(
+            (*at, "timezone"),
+            f"unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC",
+        )
 
 
 def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diagnostic]:
@@ -133,7 +148,9 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
             continue
         index[sid] = i
         if "needs" in step:
-            edges[sid] = [(n, ("steps", i, "needs", j)) for j, n in _strings(step["needs"])]
+            edges[sid] = [
+                (n, ("steps", i, "needs", j)) for j, n in _strings(step["needs"]) if n != sid
+            ]  # a self-need is reported on its own
         else:
             edges[sid] = [(previous, None)] if previous else []
         previous = sid
@@ -156,7 +173,7 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
             if target not in edges:
                 continue
             if state.get(target) == 1:
-                cycle = [*path[path.index(target):], target]
+                cycle = [*path[path.index(target) :], target]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
@@ -169,8 +186,10 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
     return found
 
 
-def _explicit_edge(cycle: list[str], edges: dict[str, list[tuple[str, Path | None]]]) -> Path | None:
-    for here, there in zip(cycle, cycle[1:], strict=False):
+def _explicit_edge(
+    cycle: list[str], edges: dict[str, list[tuple[str, Path | None]]]
+) -> Path | None:
+    for here, there in itertools.pairwise(cycle):
         for target, loc in edges[here]:
             if target == there and loc is not None:
                 return loc
