@@ -73,8 +73,9 @@ def detect(env: Mapping[str, str] | None = None) -> str:
     )
 
 
-def get_adapter(name: str, env: Mapping[str, str] | None = None, *,
-                token_env: str | None = None) -> Adapter:
+def get_adapter(
+    name: str, env: Mapping[str, str] | None = None, *, token_env: str | None = None
+) -> Adapter:
     """Build the adapter for ``name`` ("auto", "github" or "gitlab") from the environment."""
     env = os.environ if env is None else env
     if name == "auto":

@@ -98,7 +98,8 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
         allowed = expected.replace("'", "").replace(" or ", ", ")
         return doc.error(loc, f"{name}: {describe(value)} is not allowed; allowed: {allowed}")
     if kind == "string_pattern_mismatch":
-        return doc.error(loc, f"{name}: {describe(value)} {_pattern_help(loc)}")
+        pattern = str(err.get("ctx", {}).get("pattern", ""))
+        return doc.error(loc, f"{name}: {describe(value)} {_pattern_help(loc, pattern)}")
     if kind in _EXPECTED:
         return doc.error(loc, f"{name}: expected {_EXPECTED[kind]}, got {describe(value)}")
     if kind in ("greater_than_equal", "greater_than"):
@@ -106,6 +107,8 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
         return doc.error(loc, f"{name}: must be at least {limit}, got {describe(value)}")
     if kind == "too_short":
         return doc.error(loc, f"{name}: must not be empty")
+    if kind == "value_error":
+        return doc.error(loc, f"{name}: {err.get('ctx', {}).get('error', err['msg'])}")
     message = err["msg"]
     return doc.error(loc, f"{name}: {message[0].lower()}{message[1:]}")
 
@@ -119,7 +122,7 @@ def _where(loc: Path) -> str:
     return f" in {_name(loc)}" if loc else ""
 
 
-def _pattern_help(loc: Path) -> str:
+def _pattern_help(loc: Path, pattern: str) -> str:
     key = loc[-1] if loc else ""
     if key == "id":
         return (
@@ -127,7 +130,7 @@ def _pattern_help(loc: Path) -> str:
         )
     if key in ("start", "end"):
         return "is not a time of day as HH:MM (00:00-23:59)"
-    if key == "sha":
+    if "{40}" in pattern:
         return "is not a full 40-character hex commit id"
     return "has the wrong format"
 

@@ -1,0 +1,135 @@
+"""The facts snapshot: strict validation with locations, and lossless round trips."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from sopgate.errors import InputError
+from sopgate.facts import dump_facts, parse_facts, read_facts
+
+GOOD = """\
+facts: 1
+platform: github
+commit: 4b825dc642cb6eb9a060e54bf8d69288fbee4904
+observed_at: 2026-11-26T10:00:00Z
+approvals:
+  - {user: bob, source: review, state: approved, sha: 4b825dc642cb6eb9a060e54bf8d69288fbee4904}
+checks:
+  - {name: build, app: github-actions, state: success, at: 2026-11-25T08:00:00Z}
+"""
+
+
+def errors(text: str, path: str = "f.yml") -> list[str]:
+    with pytest.raises(InputError) as caught:
+        parse_facts(textwrap.dedent(text), path=path)
+    return [str(d) for d in caught.value.items]
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "expected"),
+    [
+        (
+            "unknown key",
+            GOOD + "extra: 1\n",
+            "f.yml:9:1: unknown key 'extra'; allowed: facts, platform, repository, commit, "
+            "change, initiator, observed_at, approvals, checks, files, groups, notes",
+        ),
+        (
+            "unknown key in an entry",
+            GOOD.replace("state: success", "state: success, stat: x"),
+            "f.yml:8:56: unknown key 'stat' in checks[0] (did you mean 'state'?); allowed: name, "
+            "app, state, at, url",
+        ),
+        (
+            "check state",
+            GOOD.replace("state: success", "state: passed"),
+            "f.yml:8:47: checks[0].state: 'passed' is not allowed; allowed: success, failure, "
+            "pending, skipped, cancelled",
+        ),
+        (
+            "short sha",
+            GOOD.replace("commit: 4b825dc642cb6eb9a060e54bf8d69288fbee4904", "commit: 4b825dc"),
+            "f.yml:3:9: commit: '4b825dc' is not a full 40-character hex commit id",
+        ),
+        (
+            "time without zone",
+            GOOD.replace("observed_at: 2026-11-26T10:00:00Z", "observed_at: 2026-11-26T10:00:00"),
+            "f.yml:4:14: observed_at: expected a timestamp with a time zone "
+            "(2026-11-26T10:00:00Z), got 2026-11-26 10:00:00",
+        ),
+        (
+            "number as time",
+            GOOD.replace("at: 2026-11-25T08:00:00Z", "at: 5"),
+            "f.yml:8:60: checks[0].at: expected a timestamp such as 2026-11-26T10:00:00Z",
+        ),
+        (
+            "platform",
+            GOOD.replace("platform: github", "platform: bitbucket"),
+            "f.yml:2:11: platform: 'bitbucket' is not allowed; allowed: github, gitlab, local",
+        ),
+        (
+            "version",
+            GOOD.replace("facts: 1", "facts: 2"),
+            "f.yml:1:8: facts: 2 is not allowed; allowed: 1",
+        ),
+        (
+            "duplicate key",
+            GOOD + "platform: gitlab\n",
+            "f.yml:9:1: duplicate key 'platform' (first defined at line 2)",
+        ),
+        (
+            "not a mapping",
+            "[]\n",
+            "f.yml:1:1: a facts file must be a mapping starting with 'facts: 1', got a list",
+        ),
+        (
+            "missing commit",
+            GOOD.replace("commit: 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n", ""),
+            "f.yml:1:1: missing required key 'commit'",
+        ),
+    ],
+)
+def test_facts_errors(case: str, text: str, expected: str) -> None:
+    assert errors(text) == [expected], case
+
+
+def test_json_errors_get_lines_too() -> None:
+    data = json.loads(
+        json.dumps(
+            {"facts": 1, "platform": "local", "observed_at": "2026-11-26T10:00:00Z", "commit": "x"}
+        )
+    )
+    text = json.dumps(data, indent=2)
+    assert errors(text, "f.json") == [
+        "f.json:5:13: commit: 'x' is not a full 40-character hex commit id"
+    ]
+
+
+def test_json_duplicate_keys_are_errors() -> None:
+    text = (
+        '{"facts": 1, "platform": "local", "platform": "github", "observed_at": '
+        '"2026-11-26T10:00:00Z", "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}'
+    )
+    assert errors(text, "f.json") == [
+        "f.json:1:35: duplicate key 'platform' (first defined at line 1)"
+    ]
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_round_trip(as_json: bool) -> None:
+    original = read_facts("examples/facts/rejected.yml")
+    text = dump_facts(original, as_json=as_json)
+    again = parse_facts(text, path="x")
+    assert again == original
+    assert dump_facts(again, as_json=as_json) == text
+    assert again.digest() == original.digest()
+
+
+def test_unknown_values_are_kept_as_unknown() -> None:
+    snapshot = parse_facts(GOOD + "files: null\ngroups: {acme/sre: null}\n", path="f.yml")
+    assert snapshot.files is None
+    assert snapshot.groups == {"acme/sre": None}
+    assert parse_facts(dump_facts(snapshot, as_json=True), path="x") == snapshot
