@@ -364,17 +364,12 @@ class _Judge:
             return
         for pattern in step.evidence:
             path = node.expand(pattern)
-            if gates.has_wildcard(path):
-                regex = gates.glob_regex(path, paths=True)
-                present = any(regex.match(name) for name in self.files)
-            else:
-                present = path in self._file_set
-            if not present:
+            if not self._files.matching(path, paths=True):
                 waiting.append(f"needs evidence {path} at the commit (owner {step.owner})")
 
     @cached_property
-    def _file_set(self) -> frozenset[str]:
-        return frozenset(self.files or ())
+    def _files(self) -> gates.NameIndex:
+        return gates.NameIndex(self.files or ())
 
     def _timing(self, node: Node) -> list[str]:
         step = node.step

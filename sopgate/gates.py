@@ -6,6 +6,7 @@ for what is missing, naming who must act.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,37 @@ def glob_regex(pattern: str, *, paths: bool = False) -> re.Pattern[str]:
 
 def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
+
+
+def literal_prefix(pattern: str) -> str:
+    """The part of a glob before its first wildcard."""
+    cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=len(pattern))
+    return pattern[:cut]
+
+
+class NameIndex:
+    """Sorted names, so a glob only tests the names that share its literal prefix: matching
+    stays near-linear in the number of steps and facts instead of their product."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(set(names))
+        self.exact = frozenset(self.names)
+
+    def matching(self, pattern: str, *, paths: bool = False) -> list[str]:
+        if not has_wildcard(pattern):
+            return [pattern] if pattern in self.exact else []
+        prefix = literal_prefix(pattern)
+        start = bisect.bisect_left(self.names, prefix)
+        candidates = []
+        for name in self.names[start:]:
+            if not name.startswith(prefix):
+                break
+            candidates.append(name)
+        rest = pattern[len(prefix) :]
+        if rest == "*" and not paths:
+            return candidates
+        regex = glob_regex(pattern, paths=paths)
+        return [name for name in candidates if regex.match(name)]
 
 
 def order_key(entry: Approval | Check, position: int) -> tuple[datetime, int]:
@@ -148,14 +180,15 @@ class CheckIndex:
         self.by_name: dict[str, list[Check]] = {}
         for (name, _app), (_rank, entry) in latest.items():
             self.by_name.setdefault(name, []).append(entry)
+        self.names = NameIndex(self.by_name)
 
     def matching(self, pattern: str, app: str | None) -> list[Check]:
-        if has_wildcard(pattern):
-            regex = glob_regex(pattern)
-            names = [name for name in self.by_name if regex.match(name)]
-        else:
-            names = [pattern] if pattern in self.by_name else []
-        return [c for name in names for c in self.by_name[name] if app is None or c.app == app]
+        return [
+            c
+            for name in self.names.matching(pattern)
+            for c in self.by_name[name]
+            if app is None or c.app == app
+        ]
 
 
 def rule_scopes(source: str, step_id: str, key: str, environment: str | None) -> list[str | None]:

@@ -8,6 +8,7 @@ then turned into plain Python values while each path's line and column is record
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 Path = tuple[str | int, ...]
+
+_ANCHOR = re.compile(r"&[^\s,\[\]{}]")
 
 MAX_DEPTH = 64
 _SCALAR_TAGS = {
@@ -98,7 +101,8 @@ def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
         raise InputError([Diagnostic(1, 1, "YAML nesting is too deep", path)]) from None
     if node is None:
         raise InputError([Diagnostic(1, 1, f"empty file: expected a {what} mapping", path)])
-    _check_expansion(node, path)
+    if _ANCHOR.search(text):  # without anchors there are no aliases to expand
+        _check_expansion(node, path)
     builder = _Builder(path)
     data = builder.build(node, (), 0)
     if builder.errors:

@@ -1,0 +1,119 @@
+"""Whole-process figures for sopgate's core, printed (never asserted: machines are noisy).
+
+    .venv/bin/python bench/scale.py             # all figures
+    .venv/bin/python bench/scale.py --runs 11   # more runs per figure
+
+1. ``sopgate validate`` on the example SOP: wall time, and the same file checked by
+   ``check-jsonschema --schemafile`` against ``sopgate schema`` (if installed: pip install
+   check-jsonschema); also whether PyGithub, python-gitlab or requests were imported.
+2. A generated SOP of 2,000 steps and 20,000 facts entries: validate and status (JSON and
+   YAML facts), wall time and peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import facts_data, sop_text  # noqa: E402
+
+PROBE = """
+import resource, sys
+from sopgate.cli import main
+code = main(sys.argv[1:])
+heavy = [m for m in ("github", "gitlab", "requests") if m in sys.modules]
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"PROBE {code} {rss} {','.join(heavy) or '-'}", file=sys.stderr)
+"""
+
+
+def timed(command: list[str], runs: int) -> tuple[float, str]:
+    times = []
+    stderr = ""
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - started)
+        stderr = done.stderr
+    return statistics.median(times), stderr
+
+
+def probe(args: list[str], runs: int) -> tuple[float, int, int, str]:
+    seconds, stderr = timed([sys.executable, "-c", PROBE, *args], runs)
+    line = next(x for x in stderr.splitlines() if x.startswith("PROBE "))
+    _tag, code, rss, heavy = line.split()
+    return seconds, int(code), int(rss), heavy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    runs = args.runs
+    example = str(ROOT / "examples" / ".sopgate.yml")
+    sopgate = str(Path(sys.executable).parent / "sopgate")
+
+    print(f"python {sys.version.split()[0]}, median of {runs} runs, whole processes")
+    seconds, _ = timed([sopgate, "validate", "--sop", example], runs)
+    print(f"sopgate validate (example, console script)     {seconds * 1000:7.0f} ms")
+    _s, code, rss, heavy = probe(["validate", "--sop", example], 1)
+    print(f"  exit {code}, peak RSS {rss / 1024:.0f} MB, platform modules imported: {heavy}")
+    checker = shutil.which(
+        "check-jsonschema", path=str(Path(sys.executable).parent)
+    ) or shutil.which("check-jsonschema")
+    with tempfile.TemporaryDirectory() as tmp:
+        schema = Path(tmp) / "schema.json"
+        schema.write_text(
+            subprocess.run([sopgate, "schema"], capture_output=True, text=True, check=True).stdout
+        )
+        if checker:
+            seconds, _ = timed([checker, "--schemafile", str(schema), example], runs)
+            print(f"check-jsonschema --schemafile (same file)       {seconds * 1000:7.0f} ms")
+        else:
+            print("check-jsonschema: not installed (pip install check-jsonschema)")
+
+        folder = Path(tmp)
+        (folder / "sop.yml").write_text(sop_text(2000))
+        data = facts_data(2000, 20000)
+        (folder / "facts.json").write_text(json.dumps(data))
+        import yaml
+
+        (folder / "facts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+        sop = str(folder / "sop.yml")
+        print()
+        print(
+            "generated: 2,000 steps "
+            f"({(folder / 'sop.yml').stat().st_size // 1024} KiB), "
+            f"{len(data['approvals']) + len(data['checks']):,} facts entries "
+            f"({(folder / 'facts.json').stat().st_size // 1024} KiB JSON)"
+        )
+        cases = [
+            ("validate", ["validate", "--sop", sop]),
+            (
+                "status, JSON facts",
+                ["status", "--sop", sop, "--facts", str(folder / "facts.json"), "--format", "json"],
+            ),
+            (
+                "status, YAML facts",
+                ["status", "--sop", sop, "--facts", str(folder / "facts.yml"), "--format", "json"],
+            ),
+        ]
+        for label, command in cases:
+            seconds, code, rss, _heavy = probe(command, runs)
+            print(
+                f"{label:<22} {seconds * 1000:7.0f} ms   peak RSS {rss / 1024:5.0f} MB"
+                f"   exit {code}"
+            )
+
+
+if __name__ == "__main__":
+    main()
