@@ -228,12 +228,26 @@ def replay(report: str) -> None:
     click.echo(message)
 
 
+def redact(text: str, env: dict[str, str] | None = None) -> str:
+    """Blank out the value of every token-like environment variable found in ``text``.
+
+    Adapters never put tokens in messages; this is the last line of defence for text that
+    came from a library (an exception message quoting a URL or a header).
+    """
+    env = dict(os.environ) if env is None else env
+    for name, value in env.items():
+        upper = name.upper()
+        if len(value) >= 8 and ("TOKEN" in upper or "SECRET" in upper or "PASSWORD" in upper):
+            text = text.replace(value, "***")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place where sopgate's errors become messages and exit codes."""
     try:
         cli.main(args=argv, prog_name="sopgate", standalone_mode=False)
     except SopgateError as exc:
-        click.echo(exc.diagnostics(), err=True)
+        click.echo(redact(exc.diagnostics()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -248,11 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("interrupted: the gate stays closed", err=True)
         return 1
     except Exception as exc:  # fail closed on anything unforeseen, without a traceback
-        click.echo(
+        message = (
             f"sopgate: internal error ({type(exc).__name__}: {exc}); the gate stays "
-            "closed. Set SOPGATE_DEBUG=1 for a traceback.",
-            err=True,
+            "closed. Set SOPGATE_DEBUG=1 for a traceback."
         )
+        click.echo(redact(message), err=True)
         if os.environ.get("SOPGATE_DEBUG"):
             raise
         return 3

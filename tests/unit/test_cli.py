@@ -389,3 +389,20 @@ def test_console_script_has_no_traceback_and_imports_no_platform_code(tmp_path: 
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"{bad}:3:1: YAML syntax error" in done.stderr
+
+
+def test_internal_errors_fail_closed_without_leaking_a_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary = "ghp_CANARY0123456789abcdef"
+    monkeypatch.setenv("GITHUB_TOKEN", canary)
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(f"GET https://x-access-token:{canary}@api.github.com failed")
+
+    monkeypatch.setattr("sopgate.commands.status", explode)
+    code, out, err = run(capsys, "status", "--sop", SOP, "--facts", f"{FACTS}/green.yml")
+    assert code == 3
+    assert canary not in out + err
+    assert "internal error (RuntimeError: GET https://x-access-token:***@api.github.com" in err
+    assert "the gate stays closed" in err
