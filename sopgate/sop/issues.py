@@ -105,6 +105,9 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
     if kind in ("greater_than_equal", "greater_than"):
         limit = err.get("ctx", {}).get("ge", err.get("ctx", {}).get("gt"))
         return doc.error(loc, f"{name}: must be at least {limit}, got {describe(value)}")
+    if kind in ("less_than_equal", "less_than"):
+        limit = err.get("ctx", {}).get("le", err.get("ctx", {}).get("lt"))
+        return doc.error(loc, f"{name}: must be at most {limit}, got {describe(value)}")
     if kind == "too_short":
         return doc.error(loc, f"{name}: must not be empty")
     if kind == "value_error":

@@ -58,7 +58,7 @@ class Role(Model):
 
 class ApprovalRule(Model):
     role: Text
-    count: StrictInt = Field(default=1, ge=1)
+    count: StrictInt = Field(default=1, ge=1, le=1000)
     source: Literal["review", "signoff", "deployment"] = "review"
     allow_author: StrictBool = False
     fresh: StrictBool = True

@@ -112,7 +112,7 @@ def check_references(doc: Document) -> list[Diagnostic]:
         window = step.get("window")
         if isinstance(window, dict):
             _check_timezone(window, (*at, "window"), fail)
-            if "start" in window and window.get("start") == window.get("end"):
+            if window.get("start", "00:00") == window.get("end"):
                 fail((*at, "window", "end"), "window start and end are equal: it would never open")
     for i, freeze in enumerate(_list(data.get("freezes"))):
         if isinstance(freeze, dict):

@@ -30,3 +30,8 @@ def test_readme_diagram_is_what_sopgate_draws(capsys: pytest.CaptureFixture[str]
     )
     drawn = capsys.readouterr().out
     assert f"```mermaid\n{drawn}```" in README
+
+
+def test_committed_schema_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert Path("sopgate.schema.json").read_text(encoding="utf-8") == capsys.readouterr().out
