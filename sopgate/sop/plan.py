@@ -78,7 +78,6 @@ def build_plan(sop: Sop) -> Plan:
     regions = sop.regions
     needs = step_needs(sop)
     fanned = {step.id for step in sop.steps if step.for_each == "region"}
-    steps = {step.id: step for step in sop.steps}
     raw: list[tuple[str, Step, str | None, tuple[str, ...]]] = []
     for step in sop.steps:
         if step.id not in fanned:
@@ -90,7 +89,6 @@ def build_plan(sop: Sop) -> Plan:
             if step.rollout == "sequential" and i > 0:
                 deps.append(f"{step.id}[{regions[i - 1]}]")
             raw.append((f"{step.id}[{region}]", step, region, tuple(deps)))
-    del steps
     return Plan(sop=sop, nodes=_ordered(raw))
 
 

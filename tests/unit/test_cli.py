@@ -406,3 +406,25 @@ def test_internal_errors_fail_closed_without_leaking_a_token(
     assert canary not in out + err
     assert "internal error (RuntimeError: GET https://x-access-token:***@api.github.com" in err
     assert "the gate stays closed" in err
+
+
+def test_plan_shows_groups_owners_and_gates(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(capsys, "plan", "--sop", SOP)
+    assert code == 0
+    assert out.startswith(
+        "Fraud-scoring model release: 9 steps, 11 with region instances, "
+        "9 groups\n\n1. (in parallel)\n  data-readiness - Data readiness "
+        "verified (owner data-science)\n"
+    )
+    assert (
+        "  go-no-go [decision] - Go / no-go (owner release-managers)\n"
+        "      needs: staging\n"
+        "      approvals: 1 from release-managers via signoff\n"
+        "      approvals: 1 from sre via signoff\n"
+        "      separate from: security-review\n"
+    ) in out
+    assert (
+        "  production[us-east] - Production rollout (owner sre)\n"
+        "      needs: go-no-go, production[eu-west]\n"
+        "      window: mon, tue, wed, thu 09:00-16:00 Europe/Berlin\n"
+    ) in out
