@@ -203,10 +203,13 @@ def _settled(evaluation: Evaluation) -> bool:
 
 
 def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> None:
+    """Print what the adapter posted. Workflow commands (``::error ...``) go to stdout, where
+    the runner reads them, unless stdout carries a machine format."""
     if source.adapter is None:
         return
+    machine = options.fmt in ("json", "junit")
     for line in source.adapter.publish(evaluation, dry_run=options.dry_run):
-        click.echo(line, err=True)
+        click.echo(line, err=machine or not line.startswith("::"))
 
 
 def _write_report(evaluation: Evaluation, options: CheckOptions) -> None:

@@ -110,7 +110,8 @@ checks = st.lists(
 )
 
 files = st.one_of(st.none(), st.lists(st.sampled_from(["docs/card.md", "x.md"]), max_size=2))
-groups = st.one_of(st.just({}), st.just({"org/sec": ["cat", "dan"]}))
+NO_GROUPS: dict[str, list[str]] = {}
+groups = st.one_of(st.just(NO_GROUPS), st.just({"org/sec": ["cat", "dan"]}))
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

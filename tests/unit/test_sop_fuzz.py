@@ -39,7 +39,7 @@ def mutate(data: Any, where: tuple[Any, ...], value: Any) -> Any:
     if not where:
         return value
     copy = dict(data) if isinstance(data, dict) else list(data)
-    copy[where[0]] = mutate(copy[where[0]], where[1:], value)  # type: ignore[index]
+    copy[where[0]] = mutate(copy[where[0]], where[1:], value)
     return copy
 
 

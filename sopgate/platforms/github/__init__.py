@@ -1,0 +1,142 @@
+"""The GitHub adapter: gather facts from GitHub's REST API, publish results to Actions.
+
+Configured only from the environment GitHub Actions provides (``GITHUB_API_URL``,
+``GITHUB_REPOSITORY``, ``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``, ``GITHUB_SHA``, ...), so
+it works the same on github.com, GitHub Enterprise Server and a local stub server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sopgate.errors import PlatformError
+from sopgate.facts import now_utc
+from sopgate.platforms import Gathered
+from sopgate.platforms.github.api import Api, RetryPolicy
+from sopgate.platforms.github.gather import Found, Gatherer, Settings
+from sopgate.platforms.github.publish import Publisher
+
+if TYPE_CHECKING:
+    from sopgate.evaluate import Evaluation
+
+__all__ = ["GitHubAdapter", "RetryPolicy", "Settings", "from_env", "settings_from_env"]
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+def _markdown(evaluation: Evaluation) -> str:
+    from sopgate.render import render
+
+    text: str = render("markdown", evaluation)
+    return text
+
+
+@dataclass
+class GitHubAdapter:
+    """Gathers :class:`~sopgate.facts.Facts` from GitHub and publishes results.
+
+    One instance keeps an ETag cache, so repeated :meth:`gather` calls (``check --wait``)
+    use conditional requests: unchanged listings answer ``304`` and cost no rate limit.
+    """
+
+    settings: Settings
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], datetime] = now_utc
+    markdown: Callable[[Evaluation], str] = _markdown
+    name: str = "github"
+    api: Api = field(init=False)
+    found: Found | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.api = Api(self.settings.api_url, self.settings.token, retry=self.retry)
+
+    def __repr__(self) -> str:
+        return f"GitHubAdapter(repository={self.settings.repository!r})"
+
+    def gather(self, *, sop_path: str) -> Gathered:
+        """Snapshot the facts of the deployed commit.
+
+        The deployed commit is the pull request's head on pull request events, else
+        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). On a pull
+        request the SOP is read from the base branch (``sop_text``) and, when the change
+        edits it, from the head (``proposed_sop_text``). Approvals come in GitHub's order:
+        reviews, then sign-off comments; checks are check runs then the latest commit status
+        per context. A team GitHub will not list is ``None`` in ``groups`` with a note. The
+        request count does not depend on the number of steps.
+
+        Raises :class:`~sopgate.errors.PlatformError` when GitHub cannot be asked or
+        answers unusably (after bounded retries).
+        """
+        gatherer = Gatherer(self.api, self.settings, self.clock)
+        gathered, self.found = gatherer.gather(sop_path)
+        return gathered
+
+    def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
+        """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, write ``decision``,
+        ``step`` and ``state`` to ``$GITHUB_OUTPUT``, set the commit status
+        ``sopgate/STEP`` and create or update the one comment marked ``<!-- sopgate -->`` on
+        the pull request (unless ``SOPGATE_COMMENT=false``).
+
+        Returns one line per publication; ``::error file=...,line=N::`` annotations for the
+        blocking steps are among them and must be printed on stdout as they are. With
+        ``dry_run`` nothing is written and the lines say what would be. Failures are
+        returned as lines, never raised.
+        """
+        publisher = Publisher(self.settings, self.retry, self.markdown)
+        return publisher.publish(evaluation, self.found, dry_run=dry_run)
+
+
+def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -> Settings:
+    """Read the GitHub Actions context; missing essentials raise PlatformError (exit 3)."""
+    repository = env.get("GITHUB_REPOSITORY", "")
+    if repository.count("/") != 1:
+        raise PlatformError(
+            "GITHUB_REPOSITORY must be set to OWNER/REPO "
+            f"(got {repository!r}); run inside GitHub Actions or set it"
+        )
+    token_name = token_env or "GITHUB_TOKEN"
+    token = env.get(token_name) or None
+    if token is None:
+        raise PlatformError(
+            f"no GitHub token: ${token_name} is empty or unset "
+            "(pass token: ${{ github.token }} or --token-env NAME)"
+        )
+    event: dict[str, object] = {}
+    event_path = env.get("GITHUB_EVENT_PATH")
+    if event_path:
+        try:
+            with open(event_path, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise PlatformError(
+                f"cannot read the event payload $GITHUB_EVENT_PATH "
+                f"({event_path}): {type(exc).__name__}"
+            ) from None
+        event = loaded if isinstance(loaded, dict) else {}
+    return Settings(
+        api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        repository=repository,
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
+        event=event,
+        sha=env.get("GITHUB_SHA", ""),
+        job=env.get("GITHUB_JOB") or None,
+        actor=env.get("GITHUB_ACTOR") or None,
+        workspace=env.get("GITHUB_WORKSPACE") or os.getcwd(),
+        server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
+        run_id=env.get("GITHUB_RUN_ID") or None,
+        comment=env.get("SOPGATE_COMMENT", "true").strip().lower() not in ("false", "0", "no"),
+        token=token,
+    )
+
+
+def from_env(
+    env: Mapping[str, str], *, token_env: str | None = None, retry: RetryPolicy | None = None
+) -> GitHubAdapter:
+    """The adapter for the current GitHub Actions run (see :func:`settings_from_env`)."""
+    settings = settings_from_env(env, token_env=token_env)
+    return GitHubAdapter(settings, retry=retry or RetryPolicy())

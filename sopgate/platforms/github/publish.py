@@ -1,0 +1,256 @@
+"""Publish an evaluation on GitHub: job summary, outputs, annotations, a commit status and
+one sticky pull request comment. Every failure becomes a returned line, never an exception:
+publishing never changes the decision.
+
+The writes go through PyGithub (lazy objects, so no extra reads), with its own spacing and
+its hour-long rate-limit retry turned off; :func:`_retried` bounds the retries instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sopgate.platforms.github.api import RETRY_STATUSES, RetryPolicy, is_rate_limited
+from sopgate.platforms.github.gather import MARKER, Found, Settings
+
+if TYPE_CHECKING:
+    from sopgate.evaluate import Evaluation, StepResult
+
+T = TypeVar("T")
+MAX_DESCRIPTION = 140
+MAX_COMMENT = 65_000  # GitHub refuses comment bodies over 65,536 characters
+
+
+@dataclass
+class Publisher:
+    settings: Settings
+    retry: RetryPolicy
+    markdown: Callable[[Evaluation], str]
+    github: Any = None  # a github.Github, built on first use
+
+    def publish(self, evaluation: Evaluation, found: Found | None, *, dry_run: bool) -> list[str]:
+        lines: list[str] = []
+        try:
+            body = self.markdown(evaluation)
+        except Exception as exc:  # a renderer bug must not hide the decision
+            body = None
+            lines.append(self._redact(f"summary: cannot render Markdown: {exc}"))
+        if body is not None:
+            lines.append(self._summary(body, dry_run))
+        lines.extend(self._outputs(evaluation, dry_run))
+        lines.extend(self._annotations(evaluation, dry_run))
+        if evaluation.target is not None and found is not None:
+            lines.append(self._status(evaluation, found, dry_run))
+        if body is not None:
+            lines.append(self._comment(body, found, dry_run))
+        return [line for line in lines if line]
+
+    # -- files of the runner -----------------------------------------------------------------
+
+    def _summary(self, body: str, dry_run: bool) -> str:
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return ""
+        if dry_run:
+            return (
+                f"dry run: would append the summary ({len(body)} characters) to "
+                "$GITHUB_STEP_SUMMARY"
+            )
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(body.rstrip("\n") + "\n")
+        except OSError as exc:
+            return f"summary: cannot write $GITHUB_STEP_SUMMARY: {exc.strerror}"
+        return "summary: appended to $GITHUB_STEP_SUMMARY"
+
+    def _outputs(self, evaluation: Evaluation, dry_run: bool) -> list[str]:
+        path = os.environ.get("GITHUB_OUTPUT")
+        if not path:
+            return []
+        target = evaluation.by_key[evaluation.target] if evaluation.target else None
+        values = {
+            "decision": evaluation.decision or "",
+            "step": target.key if target else "",
+            "state": target.state if target else "",
+        }
+        text = "".join(f"{k}={_one_line(v)}\n" for k, v in values.items())
+        shown = " ".join(f"{k}={v}" for k, v in values.items())
+        if dry_run:
+            return [f"dry run: would write {shown} to $GITHUB_OUTPUT"]
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            return [f"outputs: cannot write $GITHUB_OUTPUT: {exc.strerror}"]
+        return [f"outputs: {shown}"]
+
+    def _annotations(self, evaluation: Evaluation, dry_run: bool) -> list[str]:
+        """``::error`` workflow commands for the target step and the needed steps that block
+        it; returned (not printed) so the CLI prints them on stdout with its other lines."""
+        if evaluation.target is None:
+            return []
+        target = evaluation.by_key[evaluation.target]
+        if target.gate_open:
+            return []
+        blocking: list[StepResult] = [target]
+        blocking += [
+            evaluation.by_key[k] for k in target.needs if evaluation.by_key[k].state != "done"
+        ]
+        path = self._repo_path(evaluation.loaded.path)
+        found = []
+        for result in blocking:
+            message = f"{result.key} is {result.state}: " + "; ".join(result.reasons)
+            command = (
+                f"::error file={_property(path)},line={result.line},"
+                f"title={_property('sopgate: ' + result.key)}::{_data(message)}"
+            )
+            found.append(f"dry run: would annotate {command[2:]}" if dry_run else command)
+        return found
+
+    def _repo_path(self, path: str) -> str:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(self.settings.workspace))
+        return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
+    # -- GitHub ------------------------------------------------------------------------------
+
+    def _status(self, evaluation: Evaluation, found: Found, dry_run: bool) -> str:
+        target = evaluation.by_key[evaluation.target or ""]
+        if target.gate_open:
+            state, text = "success", f"gate open ({target.state})"
+        else:
+            state = "failure" if target.state in ("rejected", "failed") else "pending"
+            text = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
+        context = f"sopgate/{target.key}"
+        description = _shorten(text, MAX_DESCRIPTION)
+        where = f"commit status {context} on {found.commit[:12]}"
+        if dry_run:
+            return f"dry run: would set {where} to {state}: {description}"
+        run = self._run_url()
+
+        def post() -> None:
+            commit = self._github().get_repo(self.settings.repository).get_commit(found.commit)
+            if run:
+                commit.create_status(
+                    state=state, description=description, context=context, target_url=run
+                )
+            else:
+                commit.create_status(state=state, description=description, context=context)
+
+        problem = self._attempt(post)
+        return f"status: {where} not set: {problem}" if problem else f"status: {where}: {state}"
+
+    def _comment(self, body: str, found: Found | None, dry_run: bool) -> str:
+        if not self.settings.comment:
+            return ""
+        if found is None or found.pr_number is None:
+            return "comment: no pull request for this commit"
+        number = found.pr_number
+        text = f"{MARKER}\n{body}"
+        if len(text) > MAX_COMMENT:
+            text = text[:MAX_COMMENT] + "\n\n… (cut: see the job summary)"
+        if dry_run:
+            return f"dry run: would create or update the sopgate comment on #{number}"
+        outcome: list[str] = []
+
+        def post() -> None:
+            # Found again on every try: a retry after a lost answer edits, never duplicates.
+            issue = self._github().get_repo(self.settings.repository).get_issue(number)
+            for comment in issue.get_comments():
+                if (comment.body or "").lstrip().startswith(MARKER):
+                    comment.edit(text)
+                    outcome[:] = [f"updated {comment.html_url}"]
+                    return
+            created = issue.create_comment(text)
+            outcome[:] = [f"created {created.html_url}"]
+
+        problem = self._attempt(post)
+        if problem:
+            return f"comment: not posted on #{number}: {problem}"
+        return f"comment: {outcome[0]}"
+
+    def _attempt(self, action: Callable[[], None]) -> str | None:
+        """Run ``action`` with bounded retries; the failure as text, or None."""
+        from github import GithubException
+
+        policy = self.retry
+        started = policy.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                action()
+                return None
+            except GithubException as exc:
+                headers = exc.headers or {}
+                body = str(exc.data)
+                retryable = exc.status in RETRY_STATUSES or is_rate_limited(
+                    exc.status, headers, body
+                )
+                message = _github_message(exc)
+                wait = _header_wait(headers) or policy.backoff * 2 ** (attempt - 1)
+            except Exception as exc:  # network errors: requests' own exceptions
+                retryable, message = True, type(exc).__name__
+                wait = policy.backoff * 2 ** (attempt - 1)
+            spent = policy.clock() - started
+            if not retryable or attempt >= policy.attempts or spent + wait > policy.budget:
+                return self._redact(message)
+            policy.sleep(wait)
+
+    def _github(self) -> Any:
+        if self.github is None:
+            from github import Auth, Github
+
+            self.github = Github(
+                base_url=self.settings.api_url.rstrip("/"),
+                auth=Auth.Token(self.settings.token) if self.settings.token else None,
+                per_page=100,
+                retry=None,
+                seconds_between_requests=0,
+                seconds_between_writes=0,
+                lazy=True,
+                timeout=30,
+            )
+        return self.github
+
+    def _run_url(self) -> str | None:
+        if not self.settings.run_id:
+            return None
+        return (
+            f"{self.settings.server_url.rstrip('/')}/{self.settings.repository}"
+            f"/actions/runs/{self.settings.run_id}"
+        )
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.token
+        return text.replace(token, "***") if token else text
+
+
+def _github_message(exc: Any) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = data.get("message") if isinstance(data.get("message"), str) else ""
+    return f"HTTP {exc.status}" + (f": {message[:200]}" if message else "")
+
+
+def _header_wait(headers: Any) -> float | None:
+    value = {k.lower(): v for k, v in dict(headers).items()}.get("retry-after", "")
+    return float(value) if str(value).strip().isdigit() else None
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,171 @@
+"""Publishing: summary, outputs, annotations, commit status and the sticky comment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import responses
+from conftest import CANARY, HEAD, FakeTime, add_pr_answers, load  # type: ignore[import-not-found]
+
+from sopgate.evaluate import Evaluation, evaluate
+from sopgate.facts import read_facts
+from sopgate.platforms.github import GitHubAdapter
+from sopgate.sop.load import read_sop
+
+Make = Callable[..., GitHubAdapter]
+PG = "https://api.github.com:443/repos/acme/fraud-model"  # PyGithub names the port
+GREEN = Path(__file__).parents[4] / "examples" / "facts" / "green.yml"
+
+
+def evaluation(target: str, *, approvals: bool = True) -> Evaluation:
+    loaded = read_sop(".sopgate.yml")  # the checkout is the working directory
+    facts = read_facts(str(GREEN))
+    if not approvals:
+        facts = facts.model_copy(update={"approvals": ()})
+    return evaluate(loaded, facts, target)
+
+
+@pytest.fixture
+def runner_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    return summary, output
+
+
+@pytest.fixture
+def adapter(make_adapter: Make, mocked: responses.RequestsMock) -> GitHubAdapter:
+    add_pr_answers(mocked)
+    made = make_adapter()
+    made.markdown = lambda e: f"## sopgate: {e.target} is {e.decision}\n"
+    made.gather(sop_path=".sopgate.yml")
+    mocked.calls.reset()
+    return made
+
+
+def add_comment_list(mocked: responses.RequestsMock, comments: list[object]) -> None:
+    mocked.get(f"{PG}/issues/42/comments?per_page=100", json=comments)
+
+
+def test_publish_closed_gate(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock, runner_files: tuple[Path, Path]
+) -> None:
+    status = mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    add_comment_list(mocked, load("comments.json"))
+    sticky = load("comments.json")[2]
+    edit = mocked.patch(f"{PG}/issues/comments/{sticky['id']}", json=sticky)
+    lines = adapter.publish(evaluation("staging", approvals=False), dry_run=False)
+    summary, output = runner_files
+    assert summary.read_text() == "## sopgate: staging is closed\n"
+    assert output.read_text() == "decision=closed\nstep=staging\nstate=blocked\n"
+    assert json.loads(status.calls[0].request.body) == {
+        "state": "pending",
+        "description": "blocked: waits for security-review (waiting; owner security)",
+        "context": "sopgate/staging",
+        "target_url": "https://github.com/acme/fraud-model/actions/runs/7",
+    }
+    assert json.loads(edit.calls[0].request.body) == {
+        "body": "<!-- sopgate -->\n## sopgate: staging is closed\n"
+    }
+    assert lines == [
+        "summary: appended to $GITHUB_STEP_SUMMARY",
+        "outputs: decision=closed step=staging state=blocked",
+        "::error file=.sopgate.yml,line=28,title=sopgate%3A staging::staging is blocked: "
+        "waits for security-review (waiting; owner security)",
+        "::error file=.sopgate.yml,line=25,title=sopgate%3A security-review::security-review "
+        "is waiting: needs 1 approval from security (sec-bob, sec-carol); has 0",
+        f"status: commit status sopgate/staging on {HEAD[:12]}: pending",
+        f"comment: updated {sticky['html_url']}",
+    ]
+
+
+def test_open_gate_creates_comment_once(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    status = mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    add_comment_list(mocked, load("comments.json")[:2])
+    created = mocked.post(f"{PG}/issues/42/comments", status=201, json=load("comment-created.json"))
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert json.loads(status.calls[0].request.body)["state"] == "success"
+    assert json.loads(status.calls[0].request.body)["context"] == "sopgate/production[eu-west]"
+    assert len(created.calls) == 1
+    assert lines[-1].startswith("comment: created https://github.com/acme/fraud-model/pull/42")
+    assert not any(line.startswith("::error") for line in lines)
+
+
+def test_dry_run_writes_nothing(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock, runner_files: tuple[Path, Path]
+) -> None:
+    lines = adapter.publish(evaluation("staging", approvals=False), dry_run=True)
+    assert len(mocked.calls) == 0
+    assert not runner_files[0].exists() and not runner_files[1].exists()
+    assert lines[0] == "dry run: would append the summary (30 characters) to $GITHUB_STEP_SUMMARY"
+    assert lines[1] == (
+        "dry run: would write decision=closed step=staging state=blocked to $GITHUB_OUTPUT"
+    )
+    assert lines[2].startswith("dry run: would annotate error file=.sopgate.yml,line=28,")
+    assert lines[-2] == (
+        f"dry run: would set commit status sopgate/staging on {HEAD[:12]} "
+        "to pending: blocked: waits for security-review (waiting; owner "
+        "security)"
+    )
+    assert lines[-1] == "dry run: would create or update the sopgate comment on #42"
+    assert all(line.startswith("dry run: ") for line in lines)
+
+
+def test_failures_are_lines(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock, fake_time: FakeTime
+) -> None:
+    mocked.post(
+        f"{PG}/statuses/{HEAD}",
+        status=403,
+        json={"message": f"Resource not accessible by integration {CANARY}"},
+    )
+    mocked.get(f"{PG}/issues/42/comments?per_page=100", status=502, body="bad gateway")
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert lines[-2] == (
+        f"status: commit status sopgate/production[eu-west] on {HEAD[:12]} "
+        "not set: HTTP 403: Resource not accessible by integration ***"
+    )
+    assert lines[-1] == "comment: not posted on #42: HTTP 502"
+    assert fake_time.sleeps == [1.0, 2.0, 4.0]
+    assert all(CANARY not in line for line in lines)
+
+
+def test_retry_refinds_the_comment(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock, fake_time: FakeTime
+) -> None:
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    mocked.get(f"{PG}/issues/42/comments?per_page=100", json=[])
+    mocked.post(f"{PG}/issues/42/comments", status=502, body="lost")
+    mocked.get(f"{PG}/issues/42/comments?per_page=100", json=[load("comment-created.json")])
+    edit = mocked.patch(
+        f"{PG}/issues/comments/{load('comment-created.json')['id']}",
+        json=load("comment-created.json"),
+    )
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert len(edit.calls) == 1
+    assert lines[-1].startswith("comment: updated ")
+
+
+def test_comment_disabled_and_no_pr(make_adapter: Make, mocked: responses.RequestsMock) -> None:
+    add_pr_answers(mocked)
+    quiet = make_adapter(SOPGATE_COMMENT="false")
+    quiet.markdown = lambda e: "x"
+    quiet.gather(sop_path=".sopgate.yml")
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    lines = quiet.publish(evaluation("staging"), dry_run=False)
+    assert not any(line.startswith("comment") for line in lines)
+
+
+def test_render_failure_is_a_line(adapter: GitHubAdapter, mocked: responses.RequestsMock) -> None:
+    def broken(_: Evaluation) -> str:
+        raise RuntimeError("no renderer")
+
+    adapter.markdown = broken
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    lines = adapter.publish(evaluation("staging"), dry_run=False)
+    assert lines[0] == "summary: cannot render Markdown: no renderer"
