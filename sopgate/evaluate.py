@@ -139,7 +139,7 @@ class _Judge:
         else:
             state = "done"
         reasons = [*rejected, *failed, *job_failed, *blocked, *waiting]
-        if state == "waiting" or (state != "done" and timing):
+        if state != "done":
             reasons.extend(timing)
         if state == "ready":
             jobs = ", ".join(node.expand(job) for job in step.jobs)

@@ -206,8 +206,9 @@ def match_rules(eligible: list[tuple[ApprovalRule, set[str]]]) -> list[set[str]]
     two rules is placed where the step needs them.
     """
     # A rule never needs more slots than it has candidates: the rest stay empty anyway.
-    slots = [i for i, (rule, people) in enumerate(eligible)
-             for _ in range(min(rule.count, len(people)))]
+    slots = [
+        i for i, (rule, people) in enumerate(eligible) for _ in range(min(rule.count, len(people)))
+    ]
     owner: dict[str, int] = {}
 
     def place(slot: int, seen: set[str]) -> bool:

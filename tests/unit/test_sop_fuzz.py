@@ -16,12 +16,22 @@ from tests.unit.helpers import TODAY
 EXAMPLE = yaml.safe_load(open("examples/.sopgate.yml", encoding="utf-8"))  # noqa: SIM115
 FACTS = yaml.safe_load(open("examples/facts/rejected.yml", encoding="utf-8"))  # noqa: SIM115
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=6),
-                    st.sampled_from(["region", "decision", "signoff", "sre", "staging",
-                                     "09:00", "production", "eu-west"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-    max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.text(max_size=6),
+    st.sampled_from(
+        ["region", "decision", "signoff", "sre", "staging", "09:00", "production", "eu-west"]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
