@@ -15,7 +15,7 @@ from sopgate.errors import UsageError
 from sopgate.sop.load import LoadedSop, read_sop
 
 if TYPE_CHECKING:
-    from sopgate.evaluate import Evaluation
+    from sopgate.evaluate import Evaluation, Proposed
     from sopgate.facts import Facts
     from sopgate.platforms import Adapter
     from sopgate.sop.plan import Plan
@@ -94,20 +94,25 @@ class Source:
 
             self.adapter = get_adapter(options.platform or "auto", token_env=options.token_env)
 
-    def gather(self) -> tuple[LoadedSop, Facts]:
+    def gather(self) -> tuple[LoadedSop, Facts, str | None]:
+        """The SOP in force, the facts, and the change's own SOP text when it edits it."""
         if self.adapter is None:
             from sopgate.facts import read_facts
 
             assert self.options.facts_path is not None
-            return read_sop(self.options.sop_path), read_facts(self.options.facts_path)
+            return read_sop(self.options.sop_path), read_facts(self.options.facts_path), None
         from sopgate.sop.load import parse_sop
 
         gathered = self.adapter.gather(sop_path=self.options.sop_path)
+        facts = gathered.facts
+        if gathered.proposed_sop_text is not None:
+            # Trust: the change edits (or adds) the SOP; its owners must approve the change.
+            facts = facts.model_copy(update={"sop_changed": True})
         if gathered.sop_text is not None:
             loaded = parse_sop(gathered.sop_text, path=self.options.sop_path)
         else:
             loaded = read_sop(self.options.sop_path)
-        return loaded, gathered.facts
+        return loaded, facts, gathered.proposed_sop_text
 
 
 def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
@@ -137,11 +142,32 @@ def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
 
 
 def _evaluate(source: Source, step: str | None, *, infer: bool) -> Evaluation:
+    from dataclasses import replace
+
     from sopgate.evaluate import evaluate
 
-    loaded, facts = source.gather()
+    loaded, facts, proposed_text = source.gather()
     target = step if step is not None or not infer else infer_step(loaded)
-    return evaluate(loaded, facts, target)
+    evaluation = evaluate(loaded, facts, target)
+    if proposed_text is not None:
+        evaluation = replace(evaluation, proposed=_proposed(proposed_text, loaded, facts, target))
+    return evaluation
+
+
+def _proposed(text: str, loaded: LoadedSop, facts: Facts, target: str | None) -> Proposed:
+    """How the change's own SOP would decide (shown, never used for the decision)."""
+    from sopgate.errors import InputError
+    from sopgate.evaluate import Proposed, evaluate
+    from sopgate.sop.load import parse_sop
+
+    try:
+        proposed = parse_sop(text, path=loaded.path)
+    except InputError as exc:
+        return Proposed(None, tuple(str(item) for item in exc.items))
+    try:
+        return Proposed(evaluate(proposed, facts, target))
+    except UsageError as exc:
+        return Proposed(evaluate(proposed, facts, None), (str(exc),))
 
 
 def _show(evaluation: Evaluation, fmt: str) -> None:

@@ -42,6 +42,14 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class Proposed:
+    """The SOP as the change proposes it: its evaluation, or why it is invalid."""
+
+    evaluation: Evaluation | None
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The whole sequence evaluated against one facts snapshot."""
 
@@ -50,6 +58,7 @@ class Evaluation:
     plan: Plan
     steps: tuple[StepResult, ...]  # plan order
     target: str | None  # the node key asked about by ``check``, None for ``status``
+    proposed: Proposed | None = None  # how the change's own SOP would decide, if it edits it
 
     @cached_property
     def by_key(self) -> dict[str, StepResult]:
@@ -99,6 +108,7 @@ class _Judge:
         excluded = [facts.change.author if facts.change else None, facts.initiator]
         self.excluded = {user.casefold() for user in excluded if user}
         self.results: dict[str, StepResult] = {}
+        self.sop_change = self._sop_change() if facts.sop_changed else []
 
     # -- one node --------------------------------------------------------------------------
 
@@ -118,6 +128,7 @@ class _Judge:
                 blocked.append(f"waits for {need} ({other.state}; owner {other.owner})")
             elif other.done_at is not None:
                 needs_done = max(needs_done or other.done_at, other.done_at)
+        waiting.extend(self.sop_change)
         approvers = self._approvals(node, needs_done, waiting, rejected, times)
         self._checks(node, waiting, failed, times)
         self._evidence(node, waiting)
@@ -166,6 +177,28 @@ class _Judge:
         )
 
     # -- approvals ---------------------------------------------------------------------------
+
+    def _sop_change(self) -> list[str]:
+        """A change that edits the SOP needs a fresh review approval from every owners role
+        (DESIGN.md, Trust): without it, no gate of the change opens."""
+        if not self.sop.owners:
+            return ["this change edits the SOP, which names no owners to approve it"]
+        missing = []
+        reviews = self.approvals.entries("review", [None])
+        for role in self.sop.owners:
+            approved = any(
+                entry.state == "approved"
+                and entry.sha == self.facts.commit
+                and self.people.holds(entry.user, role)
+                and entry.user.casefold() not in self.excluded
+                for entry in reviews
+            )
+            if not approved:
+                who = self._candidates(role, self.excluded)
+                missing.append(
+                    f"this change edits the SOP: needs 1 approval from {role} ({who}); has 0"
+                )
+        return missing
 
     def _approvals(
         self,
@@ -261,9 +294,7 @@ class _Judge:
         skip = unavailable | separated
         if not rule.allow_author:
             skip |= self.excluded
-        who = [self.people.name(u) for u in self.people.ordered(rule.role) if u not in skip]
-        who += [f"members of {g}" for g in self.people.unknown_groups[rule.role]]
-        listing = ", ".join(who) if who else "nobody eligible"
+        listing = self._candidates(rule.role, skip)
         noun = (
             "approval"
             if rule.source == "review"
@@ -275,6 +306,12 @@ class _Judge:
         elif rule.source == "deployment":
             text += f" (approve the {node.step.environment} deployment)"
         return text
+
+    def _candidates(self, role: str, skip: set[str]) -> str:
+        """Who could still act for ``role``, for a reason's parenthesis."""
+        who = [self.people.name(u) for u in self.people.ordered(role) if u not in skip]
+        who += [f"members of {g}" for g in self.people.unknown_groups[role]]
+        return ", ".join(who) if who else "nobody eligible"
 
     def _separated(self, node: Node) -> set[str]:
         """People whose approval counted for a step this one must be separate from."""

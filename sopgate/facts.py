@@ -100,6 +100,7 @@ class Facts(Model):
     files: tuple[str, ...] | None = ()
     groups: dict[str, tuple[str, ...] | None] = {}
     notes: tuple[str, ...] = ()
+    sop_changed: StrictBool = False  # the change edits the SOP file: its owners must approve
 
     @property
     def ci_app(self) -> str:

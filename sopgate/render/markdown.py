@@ -77,4 +77,31 @@ def render_markdown(evaluation: Evaluation) -> str:
     if evaluation.loaded.warnings:
         out += ["", "### SOP warnings", ""]
         out.extend(f"- {escape(str(warning))}" for warning in evaluation.loaded.warnings)
+    out.extend(_proposed(evaluation))
     return "\n".join(out) + "\n"
+
+
+def _proposed(evaluation: Evaluation) -> list[str]:
+    """This change edits the SOP: how its own version would decide (never used to decide)."""
+    proposed = evaluation.proposed
+    if proposed is None:
+        return []
+    out = [
+        "",
+        "### This change edits the SOP",
+        "",
+        "The gate above uses the SOP of the target branch. Under the proposed SOP:",
+        "",
+    ]
+    out.extend(f"- {escape(error)}" for error in proposed.errors)
+    other = proposed.evaluation
+    if other is None:
+        return out
+    if other.target is not None:
+        out.append(f"- **{escape(other.target)}**: gate **{other.decision}**")
+    now = evaluation.by_key
+    changed = [r for r in other.steps if r.key not in now or now[r.key].state != r.state]
+    out.extend(f"- {escape(r.key)}: {STATE_BADGES[r.state]}" for r in changed)
+    if not changed:
+        out.append("- every step would be in the same state")
+    return out
