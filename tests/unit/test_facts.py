@@ -35,7 +35,7 @@ def errors(text: str, path: str = "f.yml") -> list[str]:
             "unknown key",
             GOOD + "extra: 1\n",
             "f.yml:9:1: unknown key 'extra'; allowed: facts, platform, repository, commit, "
-            "change, initiator, observed_at, approvals, checks, files, groups, notes",
+            "change, initiator, observed_at, approvals, checks, files, groups, notes, sop_changed",
         ),
         (
             "unknown key in an entry",
