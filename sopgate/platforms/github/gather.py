@@ -107,7 +107,15 @@ class Gatherer:
         number = pr.get("number") if pr else None
         number = number if isinstance(number, int) else None
         head = _text(_dig(pr, "head", "sha")) if pr else ""
-        if head and head != commit:
+        # GitHub made the deployed merge commit from the pull request's head: an approval of
+        # that head is an approval of what was merged, so it is fresh for the merge commit.
+        merged = bool(pr and not on_change and pr.get("merge_commit_sha") == commit and head)
+        if merged:
+            self.notes.append(
+                f"pull request #{number} was merged as {commit[:12]}: approvals of its final "
+                f"head {head[:12]} count as approvals of the deployed commit"
+            )
+        elif head and head != commit:
             self.notes.append(
                 f"pull request #{number} was reviewed at its head {head[:12]}; "
                 f"the deployed commit is {commit[:12]}"
@@ -120,7 +128,7 @@ class Gatherer:
 
         approvals: list[Approval] = []
         if number is not None:
-            approvals.extend(self._reviews(number))
+            approvals.extend(self._reviews(number, {head: commit} if merged else {}))
             approvals.extend(self._signoffs(number))
         facts = Facts(
             facts=1,
@@ -215,7 +223,8 @@ class Gatherer:
 
     # -- approvals ---------------------------------------------------------------------------
 
-    def _reviews(self, number: int) -> list[Approval]:
+    def _reviews(self, number: int, merged_as: dict[str, str]) -> list[Approval]:
+        """Reviews of the pull request; ``merged_as`` maps its final head to the merge commit."""
         _, items = self.api.get_all(f"{self.repo}/pulls/{number}/reviews")
         found = []
         for review in iter_dicts(items):
@@ -224,6 +233,7 @@ class Gatherer:
             if state is None or not login:
                 continue
             sha = _text(review.get("commit_id"))
+            sha = merged_as.get(sha, sha)
             found.append(
                 Approval(
                     user=login,

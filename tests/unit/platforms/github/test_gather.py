@@ -156,9 +156,13 @@ def test_push_uses_pushed_commit_and_merged_pr(
     assert facts.change is not None and facts.change.id == 42
     assert gathered.sop_text is None  # not on a change: the checkout's SOP is used
     assert (
-        "pull request #42 was reviewed at its head 4b825dc642cb; the deployed commit is "
-        "9f0c2a7e5b1d" in facts.notes
+        "pull request #42 was merged as 9f0c2a7e5b1d: approvals of its final head "
+        "4b825dc642cb count as approvals of the deployed commit" in facts.notes
     )
+    reviews = [a for a in facts.approvals or () if a.source == "review"]
+    assert reviews and all(a.sha in (MERGE, "1" * 40) for a in reviews)
+    assert any(a.sha == MERGE for a in reviews)  # the head's approvals are fresh for MERGE
+    assert any(a.sha == "1" * 40 for a in reviews)  # older commits stay stale
     assert facts.groups["acme/sre"] == ("alice", "bob")  # groups of the checkout's SOP
 
 
