@@ -1,11 +1,10 @@
 """The JSON fixtures have the shape GitHub documents, checked against the official OpenAPI
 description from the npm package ``@octokit/openapi`` (installed by
-``npm ci --prefix tests/node``)."""
+``tests.tools.node_tools``)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,9 @@ from typing import Any
 import pytest
 from conftest import load  # type: ignore[import-not-found]
 
-NODE = Path(__file__).parents[3] / "node"
-SPEC = NODE / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
+from tests.tools import node_tools
+
+SPEC = Path("@octokit") / "openapi" / "generated" / "api.github.com.json"
 
 ANSWERS = [  # (fixture, path, method, status)
     ("reviews-page1.json", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "get", "200"),
@@ -51,11 +51,7 @@ def _json_schema(node: Any) -> Any:
 
 @cache
 def _spec() -> dict[str, Any]:
-    if not SPEC.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed, so @octokit/openapi cannot be")
-        pytest.fail(f"{SPEC} is missing: run 'npm ci --prefix tests/node'")
-    data: dict[str, Any] = json.loads(SPEC.read_text())
+    data: dict[str, Any] = json.loads((node_tools() / SPEC).read_text())
     return data
 
 

@@ -1,0 +1,168 @@
+"""GitLab: gather the facts of a pipeline's commit, publish the results to its MR.
+
+Configured from GitLab CI's predefined variables (see :func:`from_env`); the token is a
+project or group access token in ``GITLAB_TOKEN``. ``CI_JOB_TOKEN`` alone is refused: a job
+token cannot read merge request approvals or notes, nor post notes or commit statuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sopgate.errors import PlatformError
+from sopgate.facts import now_utc
+from sopgate.platforms import Gathered
+from sopgate.platforms.gitlab.client import Api, RetryPolicy
+from sopgate.platforms.gitlab.gather import Gatherer
+
+if TYPE_CHECKING:
+    from sopgate.evaluate import Evaluation
+
+__all__ = ["GitLabAdapter", "RetryPolicy", "Settings", "from_env"]
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What the adapter needs to know about the running pipeline; from :func:`from_env`."""
+
+    server_url: str
+    token: str
+    project_id: str
+    commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on
+    project_path: str | None = None
+    mr_iid: int | None = None
+    source_sha: str | None = None  # merged-results pipelines: the MR head
+    target_branch: str | None = None
+    pipeline_id: int | None = None
+    job_name: str | None = None
+    job_url: str | None = None
+    initiator: str | None = None
+    project_dir: str | None = None
+
+
+def _int(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise PlatformError(f"{name}={value!r} is not a number")
+    return int(value)
+
+
+def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -> Settings:
+    """Read the predefined CI/CD variables; missing essentials raise :class:`PlatformError`."""
+    token_name = token_env or "GITLAB_TOKEN"
+    token = env.get(token_name, "").strip()
+    if not token:
+        if env.get("CI_JOB_TOKEN"):
+            raise PlatformError(
+                f"{token_name} is not set and CI_JOB_TOKEN cannot be used: a job token cannot "
+                "read merge request approvals or notes, nor post notes or commit statuses. "
+                "Create a project access token (role Developer, scope api) and store it as a "
+                f"masked CI/CD variable named {token_name}"
+            )
+        raise PlatformError(
+            f"{token_name} is not set: sopgate needs a GitLab project or group access token "
+            "(role Developer, scope api) to read approvals and post results"
+        )
+    api_v4 = env.get("CI_API_V4_URL", "").strip().rstrip("/")
+    server = api_v4.removesuffix("/api/v4") if api_v4 else env.get("CI_SERVER_URL", "").strip()
+    missing = [
+        name
+        for name, value in (
+            ("CI_API_V4_URL or CI_SERVER_URL", server),
+            ("CI_PROJECT_ID", env.get("CI_PROJECT_ID", "")),
+            ("CI_COMMIT_SHA", env.get("CI_COMMIT_SHA", "")),
+        )
+        if not value.strip()
+    ]
+    if missing:
+        raise PlatformError(f"not in a GitLab CI job: {', '.join(missing)} not set")
+    shas = {
+        name: env.get(name, "").strip()
+        for name in ("CI_COMMIT_SHA", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+    }
+    for name, sha in shas.items():
+        if sha and not _SHA.match(sha):
+            raise PlatformError(f"{name}={sha!r} is not a 40-hex commit id")
+    return Settings(
+        server_url=server.rstrip("/"),
+        token=token,
+        project_id=env["CI_PROJECT_ID"].strip(),
+        commit=shas["CI_COMMIT_SHA"],
+        project_path=env.get("CI_PROJECT_PATH") or None,
+        mr_iid=_int(env, "CI_MERGE_REQUEST_IID"),
+        source_sha=shas["CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"] or None,
+        target_branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
+        pipeline_id=_int(env, "CI_PIPELINE_ID"),
+        job_name=env.get("CI_JOB_NAME") or None,
+        job_url=env.get("CI_JOB_URL") or None,
+        initiator=env.get("GITLAB_USER_LOGIN") or None,
+        project_dir=env.get("CI_PROJECT_DIR") or None,
+    )
+
+
+class GitLabAdapter:
+    """The :class:`~sopgate.platforms.Adapter` for GitLab CI."""
+
+    name = "gitlab"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = now_utc,
+        workdir: str = ".",
+    ) -> None:
+        self.settings = settings
+        self.api = Api(url=settings.server_url, token=settings.token, policy=policy)
+        self.workdir = workdir
+        self._gatherer = Gatherer(self.api, settings, clock=clock)
+
+    def gather(self, *, sop_path: str) -> Gathered:
+        """Snapshot the facts of the pipeline's commit.
+
+        Requests, each listing read to its last page: the merge request (from
+        ``CI_MERGE_REQUEST_IID``, or the one containing the commit on branch pipelines), the
+        SOP on its target branch, its approvals and the project's approval settings, its
+        notes (sign-offs), the pipeline's jobs, the commit's statuses, the repository tree
+        (only when a step needs evidence) and one member listing per group the SOP names.
+        Their number does not depend on the number of steps. What GitLab will not tell
+        (Free tier, hidden groups) becomes unknown (None or absent) with a line in
+        ``facts.notes``; anything else raises :class:`PlatformError`. Nothing is cached
+        between calls, so ``--wait`` sees new approvals.
+        """
+        return self._gatherer.gather(sop_path=sop_path)
+
+    def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
+        """Update the sticky MR note (found by its ``<!-- sopgate -->`` marker), post the
+        commit status ``sopgate/STEP`` on the pipeline, and write ``sopgate.env`` and
+        ``sopgate-junit.xml`` to the working directory. Returns one line per publication;
+        failures are lines too, never exceptions. ``dry_run`` writes nothing, anywhere."""
+        from sopgate.platforms.gitlab.publish import Publisher
+
+        publisher = Publisher(
+            self.api, self.settings, workdir=self.workdir, mr=self._gatherer.last_mr
+        )
+        return publisher.publish(evaluation, dry_run=dry_run)
+
+
+def from_env(
+    env: Mapping[str, str],
+    *,
+    token_env: str | None = None,
+    policy: RetryPolicy | None = None,
+    clock: Callable[[], datetime] = now_utc,
+    workdir: str = ".",
+) -> GitLabAdapter:
+    """The adapter for the running GitLab CI job (see :func:`settings_from_env`)."""
+    return GitLabAdapter(
+        settings_from_env(env, token_env=token_env), policy=policy, clock=clock, workdir=workdir
+    )

@@ -1,0 +1,267 @@
+"""One snapshot of a GitLab pipeline's commit, in a bounded number of requests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sopgate.errors import PlatformError, SopgateError
+from sopgate.facts import Approval, Change, Check, Facts
+from sopgate.platforms import Gathered
+from sopgate.platforms.gitlab import mapping
+from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+
+if TYPE_CHECKING:
+    from sopgate.platforms.gitlab import Settings
+    from sopgate.sop.model import Sop
+
+#: Answers meaning "this tier or this token cannot see that": unknown, not a failure.
+NOT_VISIBLE = (403, 404)
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    iid: int
+    author: str | None
+    url: str | None
+    sha: str | None  # the MR's current head
+    target_branch: str | None
+    state: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MergeRequest:
+        sha = data.get("sha")
+        return cls(
+            iid=int(data["iid"]),
+            author=mapping.username(data.get("author")),
+            url=data.get("web_url") if isinstance(data.get("web_url"), str) else None,
+            sha=sha if isinstance(sha, str) and sha else None,
+            target_branch=data.get("target_branch") or None,
+            state=str(data.get("state") or ""),
+        )
+
+
+class Gatherer:
+    def __init__(self, api: Api, settings: Settings, *, clock: Callable[[], datetime]) -> None:
+        self.api = api
+        self.settings = settings
+        self.clock = clock
+        self.project = f"/projects/{path_id(settings.project_id)}"
+        #: The merge request of the last gather (publish posts its note there).
+        self.last_mr: MergeRequest | None = None
+
+    def gather(self, *, sop_path: str) -> Gathered:
+        s = self.settings
+        notes: list[str] = []
+        observed_at = self.clock()
+        mr, commit = self._merge_request(notes)
+        self.last_mr = mr
+        sop_text, proposed = self._sop_texts(mr, sop_path, notes)
+        sop = _parse(sop_text, sop_path)
+        approvals: list[Approval] = []
+        if mr is not None:
+            approvals = self._approvals(mr, notes)
+        checks = self._checks(notes)
+        files: tuple[str, ...] | None = ()
+        if sop is None or any(step.evidence for step in sop.steps):
+            files = mapping.blob_paths(
+                self.api.list(f"{self.project}/repository/tree", recursive="true", ref=s.commit)
+            )
+        groups = self._groups(sop, notes)
+        if sop is not None and any(
+            rule.source == "deployment" for step in sop.steps for rule in step.approvals
+        ):
+            notes.append(
+                "GitLab deployment approvals are not gathered yet: rules with source: "
+                "deployment count nobody (use source: review or signoff)"
+            )
+        facts = Facts(
+            facts=1,
+            platform="gitlab",
+            repository=s.project_path,
+            commit=commit,
+            change=Change(id=mr.iid, author=mr.author, url=mr.url) if mr else None,
+            initiator=s.initiator,
+            observed_at=observed_at,
+            approvals=tuple(approvals),
+            checks=tuple(checks),
+            files=files,
+            groups=groups,
+            notes=tuple(notes),
+        )
+        return Gathered(facts=facts, sop_text=sop_text, proposed_sop_text=proposed)
+
+    def _merge_request(self, notes: list[str]) -> tuple[MergeRequest | None, str]:
+        """The MR and the commit approvals must be on: its head, never a merge commit."""
+        s = self.settings
+        if s.mr_iid is not None:
+            mr = MergeRequest.from_json(self.api.get(f"{self.project}/merge_requests/{s.mr_iid}"))
+            if s.source_sha and s.source_sha != s.commit:
+                notes.append(
+                    f"merged-results pipeline: it runs on merge commit {s.commit[:12]};"
+                    f" approvals are judged against the MR head {s.source_sha[:12]}"
+                )
+                return mr, s.source_sha
+            return mr, s.commit
+        found = self.api.list(f"{self.project}/repository/commits/{s.commit}/merge_requests")
+        # Prefer an open MR whose head is this commit, then any open one, then the merged
+        # MR whose merge or squash commit this is (a pipeline on the target branch).
+        for entry in found:
+            if entry.get("state") == "opened" and entry.get("sha") == s.commit:
+                return MergeRequest.from_json(entry), s.commit
+        for entry in found:
+            if entry.get("state") == "opened":
+                return MergeRequest.from_json(entry), s.commit
+        for entry in found:
+            merged_as = {entry.get("merge_commit_sha"), entry.get("squash_commit_sha")}
+            head = entry.get("sha")
+            if entry.get("state") == "merged" and s.commit in merged_as and isinstance(head, str):
+                notes.append(
+                    f"commit {s.commit[:12]} merged !{entry.get('iid')}; approvals "
+                    f"are judged against its head {head[:12]}"
+                )
+                return MergeRequest.from_json(entry), head
+        notes.append(
+            f"no merge request contains commit {s.commit[:12]}: no review approvals or sign-offs"
+        )
+        return None, s.commit
+
+    def _sop_texts(
+        self, mr: MergeRequest | None, sop_path: str, notes: list[str]
+    ) -> tuple[str | None, str | None]:
+        """The target branch's SOP while the MR is open (a change cannot weaken its own
+        gate), and the checkout's version when it differs."""
+        if mr is None or mr.state != "opened":
+            return None, None
+        branch = self.settings.target_branch or mr.target_branch
+        if not branch:
+            raise PlatformError(f"merge request !{mr.iid} names no target branch")
+        repo_path = self._repo_path(sop_path)
+        try:
+            local: str | None = Path(sop_path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            local = None
+        try:
+            text = str(
+                self.api.get(
+                    f"{self.project}/repository/files/{path_id(repo_path)}/raw",
+                    ref=branch,
+                    raw=True,
+                )
+            )
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            # The change adds the SOP: the CLI then requires its owners' approval.
+            notes.append(f"the target branch {branch} has no {repo_path}: !{mr.iid} adds it")
+            return None, local
+        if local is not None and local != text:
+            notes.append(f"!{mr.iid} changes {repo_path}: the SOP of {branch} decides")
+            return text, local
+        return text, None
+
+    def _repo_path(self, sop_path: str) -> str:
+        root = Path(self.settings.project_dir or os.getcwd()).resolve()
+        path = Path(sop_path)
+        full = path if path.is_absolute() else Path.cwd() / path
+        try:
+            return full.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return path.as_posix().removeprefix("./")
+
+    def _approvals(self, mr: MergeRequest, notes: list[str]) -> list[Approval]:
+        base = f"{self.project}/merge_requests/{mr.iid}"
+        # The MR (and its head) was read before the approvals: a push in between resets
+        # approvals after we saw the old head, so no approval is credited to a newer head.
+        reset = self._resets_on_push(notes)
+        mr_notes = self.api.list(f"{base}/notes", sort="asc", order_by="created_at")
+        approvals: list[Approval] = []
+        try:
+            answer = self.api.get(f"{base}/approvals")
+        except ApiError as exc:
+            if exc.status not in NOT_VISIBLE:
+                raise
+            notes.append(
+                f"GitLab answered {exc.status} to the approvals of !{mr.iid} "
+                "(not available on this tier, or the token lacks access): "
+                "no review approvals"
+            )
+        else:
+            sha = mr.sha if reset else None
+            approvals = mapping.review_approvals(
+                answer, sha=sha, times=mapping.approval_times(mr_notes)
+            )
+            if approvals and sha is None:
+                notes.append(
+                    "review approvals carry no commit: the project does not remove "
+                    "approvals when commits are added (reset_approvals_on_push), so "
+                    "an approval may predate the last push; fresh rules do not "
+                    "count them"
+                )
+        return approvals + mapping.signoffs(mr_notes, url=mr.url)
+
+    def _resets_on_push(self, notes: list[str]) -> bool:
+        try:
+            config = self.api.get(f"{self.project}/approvals")
+        except ApiError as exc:
+            if exc.status not in NOT_VISIBLE:
+                raise
+            notes.append(
+                f"GitLab answered {exc.status} to the project's approval settings "
+                "(a Premium feature): approvals are taken as not reset on push"
+            )
+            return False
+        return config.get("reset_approvals_on_push") is True
+
+    def _checks(self, notes: list[str]) -> list[Check]:
+        s = self.settings
+        jobs: list[dict[str, Any]] = []
+        if s.pipeline_id is not None:
+            jobs = self.api.list(
+                f"{self.project}/pipelines/{s.pipeline_id}/jobs", include_retried="true"
+            )
+        else:
+            notes.append("CI_PIPELINE_ID not set: no pipeline jobs")
+        statuses = self.api.list(
+            f"{self.project}/repository/commits/{s.commit}/statuses", all="true"
+        )
+        job_ids = {job["id"] for job in jobs if isinstance(job.get("id"), int)}
+        return mapping.job_checks(jobs) + mapping.status_checks(statuses, job_ids=job_ids)
+
+    def _groups(self, sop: Sop | None, notes: list[str]) -> dict[str, tuple[str, ...] | None]:
+        paths = sorted({g for role in sop.roles.values() for g in role.groups}) if sop else []
+        groups: dict[str, tuple[str, ...] | None] = {}
+        for path in paths:
+            try:
+                groups[path] = mapping.members(
+                    self.api.list(f"/groups/{path_id(path)}/members/all")
+                )
+            except ApiError as exc:
+                if exc.status not in NOT_VISIBLE:
+                    raise
+                groups[path] = None
+                notes.append(
+                    f"group {path}: GitLab answered {exc.status} (no such group, or "
+                    "the token cannot see it): nobody holds a role through it"
+                )
+        return groups
+
+
+def _parse(text: str | None, sop_path: str) -> Sop | None:
+    """The SOP, only to learn which groups and evidence to ask for. An invalid one is
+    reported by the CLI when it loads the same text; here it just means "ask for all"."""
+    from sopgate.sop.load import parse_sop
+
+    if text is None:
+        try:
+            text = Path(sop_path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    try:
+        return parse_sop(text, path=sop_path).sop
+    except SopgateError:
+        return None

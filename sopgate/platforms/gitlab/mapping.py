@@ -1,0 +1,182 @@
+"""GitLab's JSON answers turned into Facts entries: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sopgate.facts import Approval, Check, CheckState
+
+MARKER = "<!-- sopgate -->"
+
+#: GitLab job and commit status values (``Ci::HasStatus``) to check states. ``manual`` is a
+#: job waiting for someone to play it, so it is pending; ``allow_failure`` does not turn a
+#: failed job into a success.
+JOB_STATES: dict[str, CheckState] = {
+    "success": "success",
+    "failed": "failure",
+    "running": "pending",
+    "pending": "pending",
+    "created": "pending",
+    "preparing": "pending",
+    "waiting_for_resource": "pending",
+    "waiting_for_callback": "pending",
+    "scheduled": "pending",
+    "manual": "pending",
+    "skipped": "skipped",
+    "canceled": "cancelled",
+    "canceling": "cancelled",
+}
+
+_STEP = r"[a-z0-9]+(?:-[a-z0-9]+)*(?:\[[^\]\s]+\])?"
+_SIGNOFF = re.compile(rf"^/sop[ \t]+(approve|reject)[ \t]+({_STEP})(?:[ \t]+(.*))?$")
+_APPROVED_NOTE = re.compile(r"^approved this merge request\b")
+
+
+def timestamp(value: Any) -> datetime | None:
+    """GitLab's ISO 8601 timestamps (``2026-11-25T09:00:00.000Z``); None when absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def username(user: Any) -> str | None:
+    if isinstance(user, Mapping):
+        name = user.get("username")
+        return name if isinstance(name, str) and name else None
+    return None
+
+
+def _check(entry: Mapping[str, Any], app: str, url_key: str) -> Check | None:
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    at = (
+        timestamp(entry.get("finished_at"))
+        or timestamp(entry.get("started_at"))
+        or timestamp(entry.get("created_at"))
+    )
+    url = entry.get(url_key)
+    return Check(
+        name=name,
+        app=app,
+        # An unknown status is treated as still running: it never satisfies anything.
+        state=JOB_STATES.get(str(entry.get("status")), "pending"),
+        at=at,
+        url=url if isinstance(url, str) else None,
+    )
+
+
+def job_checks(jobs: Iterable[Mapping[str, Any]]) -> list[Check]:
+    """Pipeline jobs (``/pipelines/:id/jobs``, retried ones included) as ``gitlab-ci``
+    checks; the evaluator keeps the latest per name by ``at``."""
+    return [c for job in jobs if (c := _check(job, "gitlab-ci", "web_url")) is not None]
+
+
+def status_checks(statuses: Iterable[Mapping[str, Any]], *, job_ids: set[int]) -> list[Check]:
+    """Commit statuses (``/repository/commits/:sha/statuses?all=true``) as ``status``
+    checks. GitLab lists the pipeline's own jobs there too; those already came as jobs."""
+    return [
+        c
+        for status in statuses
+        if status.get("id") not in job_ids
+        and (c := _check(status, "status", "target_url")) is not None
+    ]
+
+
+def approval_times(notes: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
+    """When each user last approved, from GitLab's system notes ("approved this merge
+    request"), for servers whose approvals API has no ``approved_at``."""
+    times: dict[str, datetime] = {}
+    for note in notes:
+        user = username(note.get("author"))
+        at = timestamp(note.get("created_at"))
+        body = note.get("body")
+        if (
+            note.get("system")
+            and user
+            and at
+            and isinstance(body, str)
+            and _APPROVED_NOTE.match(body)
+            and (user not in times or at > times[user])
+        ):
+            times[user] = at
+    return times
+
+
+def review_approvals(
+    answer: Mapping[str, Any], *, sha: str | None, times: Mapping[str, datetime]
+) -> list[Approval]:
+    """``approved_by`` of ``/merge_requests/:iid/approvals`` (or of one ``approval_state``
+    rule). ``sha`` is the head the approvals are known to be on, None when unknown."""
+    approvals: list[Approval] = []
+    for entry in answer.get("approved_by") or ():
+        if not isinstance(entry, Mapping):
+            continue
+        user = username(entry.get("user"))
+        if user is None:
+            continue
+        at = timestamp(entry.get("approved_at")) or times.get(user)
+        approvals.append(Approval(user=user, source="review", state="approved", sha=sha, at=at))
+    return approvals
+
+
+def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[Approval]:
+    """``/sop approve STEP`` and ``/sop reject STEP reason`` lines of the MR's notes, in
+    the order GitLab gave them. System notes and sopgate's own note are ignored; a note
+    whose ``updated_at`` differs from its ``created_at`` was edited."""
+    found: list[Approval] = []
+    for note in notes:
+        body = note.get("body")
+        user = username(note.get("author"))
+        if note.get("system") or not isinstance(body, str) or MARKER in body or user is None:
+            continue
+        created = note.get("created_at")
+        updated = note.get("updated_at")
+        edited = bool(updated) and updated != created
+        for line in body.splitlines():
+            match = _SIGNOFF.match(line.strip())
+            if not match:
+                continue
+            verb, step, rest = match.groups()
+            found.append(
+                Approval(
+                    user=user,
+                    source="signoff",
+                    step=step,
+                    state="approved" if verb == "approve" else "rejected",
+                    at=timestamp(created),
+                    edited=edited,
+                    reason=(rest or "").strip() or None if verb == "reject" else None,
+                    url=f"{url}#note_{note.get('id')}" if url else None,
+                )
+            )
+    return found
+
+
+def members(answer: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Usernames of ``/groups/:id/members/all`` (inherited included); blocked or
+    awaiting members hold no role."""
+    names = {
+        name
+        for member in answer
+        if (name := member.get("username")) and member.get("state", "active") == "active"
+    }
+    return tuple(sorted(names))
+
+
+def blob_paths(tree: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """File paths of a recursive ``/repository/tree`` listing (directories dropped)."""
+    return tuple(
+        sorted(
+            path
+            for item in tree
+            if item.get("type") == "blob" and isinstance(path := item.get("path"), str)
+        )
+    )

@@ -1,0 +1,161 @@
+"""Publishing to GitLab after evaluation: sticky MR note, commit status, dotenv and JUnit.
+
+Best effort: every publication returns one line saying what happened, failures included;
+nothing here raises, so publishing can never change the decision or the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sopgate.errors import SopgateError
+from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+from sopgate.platforms.gitlab.mapping import MARKER
+
+if TYPE_CHECKING:
+    from sopgate.evaluate import Evaluation
+    from sopgate.platforms.gitlab import Settings
+    from sopgate.platforms.gitlab.gather import MergeRequest
+
+ENV_FILE = "sopgate.env"
+JUNIT_FILE = "sopgate-junit.xml"
+NOTE_LIMIT = 1_000_000  # GitLab rejects longer notes
+DESCRIPTION_LIMIT = 255
+
+
+def dotenv(evaluation: Evaluation) -> str:
+    """``sopgate.env`` for ``artifacts:reports:dotenv``: the decision for later jobs."""
+    target = evaluation.target
+    state = evaluation.by_key[target].state if target else ""
+    return (
+        f"SOPGATE_DECISION={evaluation.decision or ''}\n"
+        f"SOPGATE_STATE={state}\nSOPGATE_STEP={target or ''}\n"
+    )
+
+
+def note_body(evaluation: Evaluation) -> str:
+    from sopgate.render import render
+
+    body = f"{MARKER}\n{render('markdown', evaluation)}"
+    if len(body) > NOTE_LIMIT:
+        body = body[: NOTE_LIMIT - 40] + "\n\n… (cut: the full report is in the job log)"
+    return body
+
+
+class Publisher:
+    def __init__(
+        self, api: Api, settings: Settings, *, workdir: str, mr: MergeRequest | None
+    ) -> None:
+        self.api = api
+        self.settings = settings
+        self.workdir = Path(workdir)
+        self.mr = mr
+        self.project = f"/projects/{path_id(settings.project_id)}"
+
+    def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
+        actions: list[tuple[str, Callable[[Evaluation, bool], str]]] = [
+            ("MR note", self._note),
+            ("commit status", self._status),
+            (ENV_FILE, self._env_file),
+            (JUNIT_FILE, self._junit_file),
+        ]
+        lines = []
+        for what, action in actions:
+            try:
+                lines.append(action(evaluation, dry_run))
+            except (SopgateError, OSError) as exc:
+                lines.append(f"{what}: not published: {exc}")
+            except Exception as exc:  # best effort by contract: report, never raise
+                lines.append(f"{what}: not published: {type(exc).__name__}: {exc}")
+        return [self._redact(line) for line in lines]
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.token
+        return text.replace(token, "[token]") if token else text
+
+    def _note(self, evaluation: Evaluation, dry_run: bool) -> str:
+        if self.mr is None:
+            return "MR note: skipped, no merge request"
+        base = f"{self.project}/merge_requests/{self.mr.iid}/notes"
+        body = note_body(evaluation)
+        existing = self._sticky(base)
+        where = f"!{self.mr.iid}"
+        if dry_run:
+            verb = f"update note {existing}" if existing else "add a note"
+            return f"MR note: would {verb} on {where} ({len(body)} characters)"
+        if existing is not None:
+            self.api.put(f"{base}/{existing}", {"body": body})
+            return f"MR note: updated note {existing} on {where}"
+        try:
+            created = self.api.post(base, {"body": body})
+        except ApiError as exc:
+            if exc.status is not None and exc.status < 500:
+                raise
+            # The POST may have been applied before the error: look again rather than
+            # posting a second sticky note blindly.
+            existing = self._sticky(base)
+            if existing is not None:
+                self.api.put(f"{base}/{existing}", {"body": body})
+                return f"MR note: updated note {existing} on {where}"
+            created = self.api.post(base, {"body": body})
+        return f"MR note: added note {created.get('id')} on {where}"
+
+    def _sticky(self, base: str) -> int | None:
+        """sopgate's own note: the oldest non-system note carrying the marker."""
+        for note in self.api.list(base, sort="asc", order_by="created_at"):
+            body = note.get("body")
+            if not note.get("system") and isinstance(body, str) and body.startswith(MARKER):
+                note_id = note.get("id")
+                return note_id if isinstance(note_id, int) else None
+        return None
+
+    def _status(self, evaluation: Evaluation, dry_run: bool) -> str:
+        target = evaluation.target
+        if target is None:
+            return "commit status: skipped, no step was checked"
+        result = evaluation.by_key[target]
+        state = "success" if result.gate_open else "failed"
+        name = f"sopgate/{target}"
+        reason = f": {result.reasons[0]}" if result.reasons else ""
+        description = f"gate {evaluation.decision}, {result.state}{reason}"
+        if len(description) > DESCRIPTION_LIMIT:
+            description = description[: DESCRIPTION_LIMIT - 1] + "…"
+        sha = self.settings.commit
+        data: dict[str, object] = {"state": state, "name": name, "description": description}
+        if self.settings.pipeline_id is not None:
+            data["pipeline_id"] = self.settings.pipeline_id
+        if self.settings.job_url:
+            data["target_url"] = self.settings.job_url
+        what = f"commit status {name}={state} on {sha[:12]}"
+        if dry_run:
+            return f"commit status: would post {name}={state} on {sha[:12]}"
+        path = f"{self.project}/statuses/{sha}"
+        try:
+            self.api.post(path, data)
+        except ApiError as exc:
+            if exc.status == 400 and "cannot transition status" in str(exc).lower():
+                return f"{what}: unchanged (already {state})"
+            if exc.status is None or exc.status < 500:
+                raise
+            # Posting a status twice is harmless (the second is "already" at worst).
+            self.api.post(path, data)
+        return f"{what}: posted"
+
+    def _env_file(self, evaluation: Evaluation, dry_run: bool) -> str:
+        text = dotenv(evaluation)
+        path = self.workdir / ENV_FILE
+        if dry_run:
+            return f"{ENV_FILE}: would write {' '.join(text.split())}"
+        path.write_text(text, encoding="utf-8")
+        return f"{ENV_FILE}: wrote {path}"
+
+    def _junit_file(self, evaluation: Evaluation, dry_run: bool) -> str:
+        from sopgate.render import render
+
+        path = self.workdir / JUNIT_FILE
+        if dry_run:
+            return f"{JUNIT_FILE}: would write {len(evaluation.steps)} test cases"
+        path.write_text(render("junit", evaluation), encoding="utf-8")
+        return f"{JUNIT_FILE}: wrote {path}"

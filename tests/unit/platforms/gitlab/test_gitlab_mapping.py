@@ -1,0 +1,90 @@
+"""GitLab job and status values to check states."""
+
+from __future__ import annotations
+
+import pytest
+
+from sopgate.platforms.gitlab.mapping import JOB_STATES, job_checks, status_checks, timestamp
+
+
+@pytest.mark.parametrize(
+    ("gitlab", "state"),
+    [
+        ("success", "success"),
+        ("failed", "failure"),
+        ("running", "pending"),
+        ("pending", "pending"),
+        ("created", "pending"),
+        ("waiting_for_resource", "pending"),
+        ("preparing", "pending"),
+        ("scheduled", "pending"),
+        ("manual", "pending"),
+        ("skipped", "skipped"),
+        ("canceled", "cancelled"),
+        ("canceling", "cancelled"),
+        ("something-new", "pending"),
+    ],
+)
+def test_job_states(gitlab: str, state: str) -> None:
+    [check] = job_checks([{"id": 1, "name": "build", "status": gitlab}])
+    assert check.state == state
+    assert check.app == "gitlab-ci"
+
+
+def test_every_documented_status_is_mapped() -> None:
+    assert set(JOB_STATES) >= {
+        "created",
+        "waiting_for_resource",
+        "preparing",
+        "pending",
+        "running",
+        "success",
+        "failed",
+        "canceled",
+        "skipped",
+        "manual",
+        "scheduled",
+    }
+
+
+def test_allowed_failures_still_fail() -> None:
+    [check] = job_checks([{"id": 1, "name": "lint", "status": "failed", "allow_failure": True}])
+    assert check.state == "failure"
+
+
+def test_time_is_when_it_finished_else_started_else_created() -> None:
+    checks = job_checks(
+        [
+            {
+                "name": "a",
+                "status": "success",
+                "created_at": "2026-11-26T07:00:00.000Z",
+                "started_at": "2026-11-26T07:01:00.000Z",
+                "finished_at": "2026-11-26T07:02:00.000Z",
+            },
+            {
+                "name": "b",
+                "status": "running",
+                "created_at": "2026-11-26T07:00:00.000Z",
+                "started_at": "2026-11-26T07:01:00.000Z",
+                "finished_at": None,
+            },
+            {"name": "c", "status": "created", "created_at": "2026-11-26T07:00:00.000Z"},
+        ]
+    )
+    assert [c.at and c.at.minute for c in checks] == [2, 1, 0]
+
+
+def test_statuses_skip_the_pipelines_own_jobs() -> None:
+    statuses = [
+        {"id": 1, "name": "build", "status": "success"},
+        {"id": 2, "name": "canary-metrics", "status": "failed"},
+    ]
+    assert [c.name for c in status_checks(statuses, job_ids={1})] == ["canary-metrics"]
+
+
+def test_timestamps() -> None:
+    assert timestamp("2026-11-26T07:00:00.123+01:00") is not None
+    assert timestamp("2026-11-26T07:00:00") is None  # no zone: unknown, not guessed
+    assert timestamp(None) is None
+    assert timestamp("yesterday") is None
