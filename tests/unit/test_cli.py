@@ -363,11 +363,14 @@ def test_schema_is_json_schema_of_the_sop(capsys: pytest.CaptureFixture[str]) ->
     assert [e.validator for e in validator.iter_errors(example)] == ["additionalProperties"]
 
 
-def test_console_script_has_no_traceback_and_imports_no_platform_code(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "args", [["validate", "--sop", SOP], ["--help"], ["check", "--help"], ["schema"]]
+)
+def test_local_commands_import_no_platform_code(args: list[str]) -> None:
     probe = (
-        "import sys; from sopgate.cli import main; code = main(['validate', '--sop', "
-        f"{SOP!r}]); heavy = [m for m in ('github', 'gitlab', 'requests') "
-        "if m in sys.modules]; print('heavy', heavy); sys.exit(code)"
+        f"import sys; from sopgate.cli import main; code = main({args!r}); "
+        "heavy = [m for m in ('github', 'gitlab', 'requests') if m in sys.modules]; "
+        "print('heavy', heavy); sys.exit(code)"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -378,6 +381,9 @@ def test_console_script_has_no_traceback_and_imports_no_platform_code(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert "heavy []" in done.stdout
+
+
+def test_console_script_has_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("sopgate: 1\nname: [x\n")
     done = subprocess.run(
