@@ -102,9 +102,13 @@ class Publisher:
         path = self._repo_path(evaluation.loaded.path)
         found = []
         for result in blocking:
-            message = f"{result.key} is {result.state}: " + "; ".join(result.reasons)
+            # The step asked about is the error; a needed step that is not done yet only
+            # explains it (its own gate may well be open).
+            level = "error" if result is target else "warning"
+            what = result.state if result is target else f"{result.state}, not done yet"
+            message = f"{result.key} is {what}: " + "; ".join(result.reasons)
             command = (
-                f"::error file={_property(path)},line={result.line},"
+                f"::{level} file={_property(path)},line={result.line},"
                 f"title={_property('sopgate: ' + result.key)}::{_data(message)}"
             )
             found.append(f"dry run: would annotate {command[2:]}" if dry_run else command)

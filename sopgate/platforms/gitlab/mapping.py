@@ -46,10 +46,20 @@ def timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+# Bot users of project and group access tokens (project_12_bot, group_7_bot_1a2b...) and
+# service accounts: written with GitHub's "[bot]" suffix so that no bot counts as an approver.
+_BOT = re.compile(r"^((project|group)_\d+_bot(\d*|_[0-9a-f]+)|service_account_.*)$")
+
+
+def login(name: str) -> str:
+    """A GitLab username as sopgate names it: bots end in ``[bot]``."""
+    return f"{name}[bot]" if _BOT.match(name) else name
+
+
 def username(user: Any) -> str | None:
     if isinstance(user, Mapping):
         name = user.get("username")
-        return name if isinstance(name, str) and name else None
+        return login(name) if isinstance(name, str) and name else None
     return None
 
 
@@ -164,7 +174,7 @@ def members(answer: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     """Usernames of ``/groups/:id/members/all`` (inherited included); blocked or
     awaiting members hold no role."""
     names = {
-        name
+        login(name)
         for member in answer
         if (name := member.get("username")) and member.get("state", "active") == "active"
     }

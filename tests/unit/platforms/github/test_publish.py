@@ -75,8 +75,8 @@ def test_publish_closed_gate(
         "outputs: decision=closed step=staging state=blocked",
         "::error file=.sopgate.yml,line=28,title=sopgate%3A staging::staging is blocked: "
         "waits for security-review (waiting; owner security)",
-        "::error file=.sopgate.yml,line=25,title=sopgate%3A security-review::security-review "
-        "is waiting: needs 1 approval from security (sec-bob, sec-carol); has 0",
+        "::warning file=.sopgate.yml,line=25,title=sopgate%3A security-review::security-review "
+        "is waiting, not done yet: needs 1 approval from security (sec-bob, sec-carol); has 0",
         f"status: commit status sopgate/staging on {HEAD[:12]}: pending",
         f"comment: updated {sticky['html_url']}",
     ]

@@ -88,3 +88,22 @@ def test_timestamps() -> None:
     assert timestamp("2026-11-26T07:00:00") is None  # no zone: unknown, not guessed
     assert timestamp(None) is None
     assert timestamp("yesterday") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "login"),
+    [
+        ("project_42_bot", "project_42_bot[bot]"),
+        ("project_42_bot3", "project_42_bot3[bot]"),
+        ("group_12_bot_f62f0c1a", "group_12_bot_f62f0c1a[bot]"),
+        ("service_account_group_7_abc", "service_account_group_7_abc[bot]"),
+        ("project_manager", "project_manager"),
+        ("bot", "bot"),
+        ("alice", "alice"),
+    ],
+)
+def test_token_bots_get_the_bot_suffix(name: str, login: str) -> None:
+    from sopgate.platforms.gitlab.mapping import members, username
+
+    assert username({"username": name}) == login
+    assert members([{"username": name, "state": "active"}]) == (login,)
