@@ -22,13 +22,12 @@ from sopgate.errors import PlatformError, SopgateError
 from sopgate.facts import Approval, ApprovalState, Change, Check, CheckState, Facts
 from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import JSON, Api, iter_dicts, parse_time
+from sopgate.platforms.signoff import signoffs_in
 
-MARKER = "<!-- sopgate -->"
 PR_EVENTS = frozenset(
     {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
 )
 SHA = re.compile(r"^[0-9a-f]{40}$")
-SIGNOFF = re.compile(r"^\s*/sop\s+(approve|reject)\s+(\S+)(?:[ \t]+(.*?))?\s*$", re.MULTILINE)
 REVIEW_STATES: dict[str, ApprovalState] = {
     "APPROVED": "approved",
     "CHANGES_REQUESTED": "rejected",
@@ -252,22 +251,16 @@ class Gatherer:
         for comment in iter_dicts(items):
             body = _text(comment.get("body"))
             login = _text(_dig(comment, "user", "login"))
-            if not login or body.lstrip().startswith(MARKER):
+            if not login:
                 continue
             created, updated = comment.get("created_at"), comment.get("updated_at")
-            for verb, step, reason in SIGNOFF.findall(body):
-                found.append(
-                    Approval(
-                        user=login,
-                        source="signoff",
-                        step=step,
-                        state="approved" if verb == "approve" else "rejected",
-                        at=parse_time(created),
-                        edited=updated is not None and updated != created,
-                        reason=(reason or None) if verb == "reject" else None,
-                        url=_text(comment.get("html_url")) or None,
-                    )
-                )
+            found += signoffs_in(
+                body,
+                user=login,
+                at=parse_time(created),
+                edited=updated is not None and updated != created,
+                url=_text(comment.get("html_url")) or None,
+            )
         return found
 
     # -- checks, files, teams ----------------------------------------------------------------

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sopgate.platforms.github.api import RETRY_STATUSES, RetryPolicy, is_rate_limited
-from sopgate.platforms.github.gather import MARKER, Found, Settings
+from sopgate.platforms.github.gather import Found, Settings
+from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation, StepResult
@@ -163,7 +164,7 @@ class Publisher:
             # Found again on every try: a retry after a lost answer edits, never duplicates.
             issue = self._github().get_repo(self.settings.repository).get_issue(number)
             for comment in issue.get_comments():
-                if (comment.body or "").lstrip().startswith(MARKER):
+                if is_sopgate(comment.body or ""):
                     comment.edit(text)
                     outcome[:] = [f"updated {comment.html_url}"]
                     return

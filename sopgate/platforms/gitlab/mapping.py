@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sopgate.facts import Approval, Check, CheckState
-
-MARKER = "<!-- sopgate -->"
+from sopgate.platforms.signoff import signoffs_in
 
 #: GitLab job and commit status values (``Ci::HasStatus``) to check states. ``manual`` is a
 #: job waiting for someone to play it, so it is pending; ``allow_failure`` does not turn a
@@ -30,8 +29,6 @@ JOB_STATES: dict[str, CheckState] = {
     "canceling": "cancelled",
 }
 
-_STEP = r"[a-z0-9]+(?:-[a-z0-9]+)*(?:\[[^\]\s]+\])?"
-_SIGNOFF = re.compile(rf"^/sop[ \t]+(approve|reject)[ \t]+({_STEP})(?:[ \t]+(.*))?$")
 _APPROVED_NOTE = re.compile(r"^approved this merge request\b")
 
 
@@ -145,28 +142,17 @@ def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[App
     for note in notes:
         body = note.get("body")
         user = username(note.get("author"))
-        if note.get("system") or not isinstance(body, str) or MARKER in body or user is None:
+        if note.get("system") or not isinstance(body, str) or user is None:
             continue
         created = note.get("created_at")
         updated = note.get("updated_at")
-        edited = bool(updated) and updated != created
-        for line in body.splitlines():
-            match = _SIGNOFF.match(line.strip())
-            if not match:
-                continue
-            verb, step, rest = match.groups()
-            found.append(
-                Approval(
-                    user=user,
-                    source="signoff",
-                    step=step,
-                    state="approved" if verb == "approve" else "rejected",
-                    at=timestamp(created),
-                    edited=edited,
-                    reason=(rest or "").strip() or None if verb == "reject" else None,
-                    url=f"{url}#note_{note.get('id')}" if url else None,
-                )
-            )
+        found += signoffs_in(
+            body,
+            user=user,
+            at=timestamp(created),
+            edited=bool(updated) and updated != created,
+            url=f"{url}#note_{note.get('id')}" if url else None,
+        )
     return found
 
 

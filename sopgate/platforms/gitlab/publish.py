@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sopgate.errors import SopgateError
 from sopgate.platforms.gitlab.client import Api, ApiError, path_id
-from sopgate.platforms.gitlab.mapping import MARKER
+from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
@@ -106,7 +106,7 @@ class Publisher:
         """sopgate's own note: the oldest non-system note carrying the marker."""
         for note in self.api.list(base, sort="asc", order_by="created_at"):
             body = note.get("body")
-            if not note.get("system") and isinstance(body, str) and body.startswith(MARKER):
+            if not note.get("system") and isinstance(body, str) and is_sopgate(body):
                 note_id = note.get("id")
                 return note_id if isinstance(note_id, int) else None
         return None

@@ -12,7 +12,7 @@ import responses
 
 from sopgate.evaluate import Evaluation, evaluate
 from sopgate.platforms.gitlab import GitLabAdapter, RetryPolicy, from_env
-from sopgate.platforms.gitlab.mapping import MARKER
+from sopgate.platforms.signoff import MARKER
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
     BASE,
