@@ -170,6 +170,16 @@ class Publisher:
                     return
             created = issue.create_comment(text)
             outcome[:] = [f"created {created.html_url}"]
+            # Two gate jobs of one pull request may both have found no comment and both
+            # created one: keep the oldest, so at most one survives.
+            ours = [c for c in issue.get_comments() if is_sopgate(c.body or "")]
+            if len(ours) > 1:
+                keep = min(ours, key=lambda c: c.id)
+                keep.edit(text)
+                for extra in ours:
+                    if extra.id != keep.id:
+                        extra.delete()
+                outcome[:] = [f"updated {keep.html_url} (removed {len(ours) - 1} duplicate)"]
 
         problem = self._attempt(post)
         if problem:

@@ -169,3 +169,25 @@ def test_render_failure_is_a_line(adapter: GitHubAdapter, mocked: responses.Requ
     mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
     lines = adapter.publish(evaluation("staging"), dry_run=False)
     assert lines[0] == "summary: cannot render Markdown: no renderer"
+
+
+def test_a_racing_duplicate_comment_is_removed(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    ours = load("comment-created.json")
+    older = ours["id"] - 1
+    theirs = dict(
+        ours,
+        id=older,
+        url=ours["url"].replace(str(ours["id"]), str(older)),
+        html_url=ours["html_url"].replace(str(ours["id"]), str(older)),
+    )
+    add_comment_list(mocked, [])  # neither job saw a comment...
+    mocked.post(f"{PG}/issues/42/comments", status=201, json=ours)
+    add_comment_list(mocked, [theirs, ours])  # ...and both created one
+    edit = mocked.patch(f"{PG}/issues/comments/{theirs['id']}", json=theirs)
+    delete = mocked.delete(f"{PG}/issues/comments/{ours['id']}", status=204)
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert len(edit.calls) == 1 and len(delete.calls) == 1
+    assert lines[-1] == f"comment: updated {theirs['html_url']} (removed 1 duplicate)"
