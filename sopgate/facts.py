@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -21,9 +20,9 @@ from pydantic import (
     ValidationError,
 )
 
-from sopgate.errors import Diagnostic, InputError, UsageError
+from sopgate.errors import InputError
 from sopgate.sop import issues
-from sopgate.yamlsrc import load
+from sopgate.yamlsrc import load, read_text
 
 MAX_FACTS_BYTES = 64 * 1024 * 1024
 
@@ -125,28 +124,7 @@ def dump_facts(facts: Facts, *, as_json: bool) -> str:
 
 def read_facts(path: str) -> Facts:
     """Read a facts file (YAML or JSON); bad input raises :class:`InputError` (exit 2)."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such facts file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the facts file: {exc.strerror}") from None
-    if len(raw) > MAX_FACTS_BYTES:
-        raise InputError(
-            [
-                Diagnostic(
-                    1,
-                    1,
-                    f"file is {len(raw):,} bytes; a facts file may be "
-                    f"at most {MAX_FACTS_BYTES:,} bytes",
-                    path,
-                )
-            ]
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError([Diagnostic(1, 1, f"not UTF-8 text (byte {exc.start})", path)]) from None
+    text = read_text(path, max_bytes=MAX_FACTS_BYTES, what="facts", missing="no such facts file")
     return parse_facts(text, path=path)
 
 

@@ -8,6 +8,7 @@ then turned into plain Python values while each path's line and column is record
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
-from sopgate.errors import Diagnostic, InputError
+from sopgate.errors import Diagnostic, InputError, UsageError
 
 try:  # libyaml is several times faster; PyYAML wheels ship it.
     from yaml import CSafeLoader as _Loader
@@ -70,6 +71,39 @@ def _nearest(table: dict[Path, tuple[int, int]], loc: Path) -> tuple[int, int]:
     return (1, 1)
 
 
+def read_text(path: str, *, max_bytes: int, what: str, missing: str) -> str:
+    """The UTF-8 text of ``path``, reading at most ``max_bytes`` + 1 bytes (a huge file is
+    refused without being read into memory). ``missing`` is the message for no file."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: {missing}") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the {what} file: {exc.strerror}") from None
+    if len(raw) > max_bytes:
+        _too_big(max(size, len(raw)), max_bytes, what, path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Diagnostic(1, 1, f"not UTF-8 text (byte {exc.start})", path)]) from None
+
+
+def _too_big(size: int, max_bytes: int, what: str, path: str) -> None:
+    raise InputError(
+        [
+            Diagnostic(
+                1,
+                1,
+                f"file is {size:,} bytes; a {what} file may be at most "
+                f"{max_bytes:,} bytes ({max_bytes // 1024 // 1024} MiB)",
+                path,
+            )
+        ]
+    )
+
+
 def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
     """Parse ``text`` into a :class:`Document`, or raise :class:`InputError`.
 
@@ -77,17 +111,7 @@ def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
     """
     size = len(text.encode("utf-8", "surrogateescape"))
     if size > max_bytes:
-        raise InputError(
-            [
-                Diagnostic(
-                    1,
-                    1,
-                    f"file is {size:,} bytes; a {what} file may be at most "
-                    f"{max_bytes:,} bytes ({max_bytes // 1024 // 1024} MiB)",
-                    path,
-                )
-            ]
-        )
+        _too_big(size, max_bytes, what, path)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import ValidationError
 
-from sopgate.errors import Diagnostic, InputError, UsageError
+from sopgate.errors import Diagnostic, InputError
 from sopgate.sop import issues
 from sopgate.sop.model import Sop
 from sopgate.sop.rules import check_references
-from sopgate.yamlsrc import Document, load
+from sopgate.yamlsrc import Document, load, read_text
 
 MAX_SOP_BYTES = 1024 * 1024
 
@@ -33,28 +32,12 @@ class LoadedSop:
 
 def read_sop(path: str, *, today: date | None = None) -> LoadedSop:
     """Read and validate the SOP at ``path`` (errors: :class:`InputError`, exit 2)."""
-    try:
-        raw = FsPath(path).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no SOP file here; pass --sop PATH or set SOPGATE_SOP") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the SOP file: {exc.strerror}") from None
-    if len(raw) > MAX_SOP_BYTES:
-        raise InputError(
-            [
-                Diagnostic(
-                    1,
-                    1,
-                    f"file is {len(raw):,} bytes; a SOP file may be at "
-                    "most 1,048,576 bytes (1 MiB)",
-                    path,
-                )
-            ]
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError([Diagnostic(1, 1, f"not UTF-8 text (byte {exc.start})", path)]) from None
+    text = read_text(
+        path,
+        max_bytes=MAX_SOP_BYTES,
+        what="SOP",
+        missing="no SOP file here; pass --sop PATH or set SOPGATE_SOP",
+    )
     return parse_sop(text, path=path, today=today)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import textwrap
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
 from sopgate.errors import InputError
-from sopgate.sop.load import parse_sop
+from sopgate.sop.load import parse_sop, read_sop
 from tests.unit.helpers import TODAY
 
 BASE = """\
@@ -272,3 +273,19 @@ def test_valid_sop_has_step_lines() -> None:
     loaded = parse_sop(BASE + "  - id: test\n    owner: sre\n", path="s.yml", today=TODAY)
     assert loaded.lines == {"build": 7, "test": 9}
     assert loaded.warnings == ()
+
+
+def test_a_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yml"
+    with huge.open("wb") as handle:
+        handle.truncate(8 * 1024**3)  # 8 GiB, sparse: reading it all would exhaust memory
+    tracemalloc.start()
+    with pytest.raises(InputError) as caught:
+        read_sop(str(huge))
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert str(caught.value) == (
+        f"{huge}:1:1: file is 8,589,934,592 bytes; a SOP file may be at most 1,048,576 bytes "
+        "(1 MiB)"
+    )
+    assert peak < 16 * 1024 * 1024
