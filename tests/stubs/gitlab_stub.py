@@ -21,6 +21,22 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 _NOTES = re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes(?:/(\d+))?$")
 _STATUS = re.compile(r"^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{40})$")
+_DEPLOYMENTS = re.compile(r"^/api/v4/projects/([^/]+)/deployments$")
+
+
+def filtered(path: str, query: dict[str, str], items: list[Any]) -> list[Any]:
+    """``items`` of the listing at ``path`` as GitLab filters them by ``query``: the
+    deployments listing by ``environment`` name (other filters and orders are not served:
+    canned lists are given in the order asked for)."""
+    environment = query.get("environment")
+    if _DEPLOYMENTS.match(path) and environment is not None:
+        return [
+            item
+            for item in items
+            if isinstance(item.get("environment"), dict)
+            and item["environment"].get("name") == environment
+        ]
+    return items
 
 
 @dataclass
@@ -71,6 +87,7 @@ class GitLabStub:
         status, body = self.routes.get(("GET", path), (404, {"message": "404 Not Found"}))
         if status != 200 or not isinstance(body, list):
             return status, body, {}
+        body = filtered(path, {k: v[0] for k, v in query.items()}, body)
         per_page = int(query.get("per_page", ["20"])[0])
         page = int(query.get("page", ["1"])[0])
         pages = max(1, -(-len(body) // per_page))

@@ -218,6 +218,13 @@ class Gatherer:
                 continue  # the CLI reports an invalid SOP when it loads it
             for role in sop.roles.values():
                 found.update(dict.fromkeys(role.groups))
+            deployment = any(r.source == "deployment" for st in sop.steps for r in st.approvals)
+            note = (
+                "deployment approvals (source: deployment) are not read on GitHub yet: "
+                "such rules count nobody"
+            )
+            if deployment and note not in self.notes:
+                self.notes.append(note)
         return list(found)
 
     # -- approvals ---------------------------------------------------------------------------

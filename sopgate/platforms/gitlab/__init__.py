@@ -133,7 +133,9 @@ class GitLabAdapter:
         ``CI_MERGE_REQUEST_IID``, or the one containing the commit on branch pipelines), the
         SOP on its target branch, its approvals and the project's approval settings, its
         notes (sign-offs), the pipeline's jobs, the commit's statuses, the repository tree
-        (only when a step needs evidence) and one member listing per group the SOP names.
+        (only when a step needs evidence), one member listing per group the SOP names and,
+        per environment of a step with a ``source: deployment`` rule, the first page of its
+        deployments plus at most five of the commit's deployments (their approvals).
         Their number does not depend on the number of steps. What GitLab will not tell
         (Free tier, hidden groups) becomes unknown (None or absent) with a line in
         ``facts.notes``; anything else raises :class:`PlatformError`. Nothing is cached

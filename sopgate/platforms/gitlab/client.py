@@ -165,6 +165,16 @@ class Api:
             return cast(requests.Response, result).content.decode("utf-8", "replace")
         return result
 
+    def first_page(self, path: str, **query: Any) -> list[dict[str, Any]]:
+        """The first page (up to 100 items) of a listing, for listings sorted so that what
+        matters comes first; the pagination links are not followed."""
+        result = self._call(
+            "GET",
+            path,
+            lambda: self._gl.http_list(path, query_data=query, get_all=False, per_page=100),
+        )
+        return cast(list[dict[str, Any]], list(result))
+
     def list(self, path: str, **query: Any) -> list[dict[str, Any]]:
         """Every item of a listing, following the pagination links to the last page."""
         result = self._call(

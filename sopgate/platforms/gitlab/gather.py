@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 #: Answers meaning "this tier or this token cannot see that": unknown, not a failure.
 NOT_VISIBLE = (403, 404)
+#: Deployments of the commit per environment whose approvals are read one by one, the
+#: most recent first, when the listing does not carry them (GitLab's does not).
+DEPLOYMENT_DETAILS = 5
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,7 @@ class Gatherer:
                 self.api.list(f"{self.project}/repository/tree", recursive="true", ref=s.commit)
             )
         groups = self._groups(sop, notes)
-        if sop is not None and any(
-            rule.source == "deployment" for step in sop.steps for rule in step.approvals
-        ):
-            notes.append(
-                "GitLab deployment approvals are not gathered yet: rules with source: "
-                "deployment count nobody (use source: review or signoff)"
-            )
+        approvals += self._deployment_approvals(sop, commit, notes)
         facts = Facts(
             facts=1,
             platform="gitlab",
@@ -231,6 +228,109 @@ class Gatherer:
         )
         job_ids = {job["id"] for job in jobs if isinstance(job.get("id"), int)}
         return mapping.job_checks(jobs) + mapping.status_checks(statuses, job_ids=job_ids)
+
+    def _deployment_approvals(
+        self, sop: Sop | None, commit: str, notes: list[str]
+    ) -> list[Approval]:
+        """Approvals of the deployments of ``commit`` (the facts' commit; ``CI_COMMIT_SHA``,
+        a merge commit on merged-results pipelines, counts too) to every environment of a
+        step with a ``source: deployment`` rule: one listing per environment, never per
+        step, plus at most ``DEPLOYMENT_DETAILS`` single deployments per environment when
+        the listing lacks their approvals. 403/404 mean "cannot tell": a note, no approvals,
+        so such rules count nobody (fail closed)."""
+        environments = (
+            sorted(
+                {
+                    step.environment
+                    for step in sop.steps
+                    if step.environment
+                    and any(rule.source == "deployment" for rule in step.approvals)
+                }
+            )
+            if sop
+            else []
+        )
+        shas = {commit, self.settings.commit}
+        found: list[Approval] = []
+        for environment in environments:
+            # Only the first page, newest first: the commit being deployed now was deployed
+            # (or is waiting for approval) moments ago, so its deployments are among the 100
+            # most recently updated of the environment. Were they not, a hundred deployments
+            # to that environment would have happened since: its approvals are then not
+            # found and the gate stays closed (fails closed), which is right for so stale a
+            # deployment anyway. Reading every page would cost one request per 100
+            # deployments of the environment's whole history.
+            try:
+                listing = self.api.first_page(
+                    f"{self.project}/deployments",
+                    environment=environment,
+                    order_by="updated_at",
+                    sort="desc",
+                )
+            except ApiError as exc:
+                if exc.status not in NOT_VISIBLE:
+                    raise
+                notes.append(
+                    f"GitLab answered {exc.status} to the deployments of {environment} "
+                    "(the token cannot read them): no deployment approvals for it"
+                )
+                continue
+            matching = [
+                d
+                for d in listing
+                if mapping.deployment_sha(d) in shas
+                and mapping.deployment_environment(d) in (environment, None)
+            ]
+            if not matching and len(listing) >= 100:
+                notes.append(
+                    f"no deployment of commit {commit[:12]} among the 100 latest to "
+                    f"{environment}: no deployment approvals for it"
+                )
+            found += self._approvals_of(environment, commit, matching, notes)
+        return found
+
+    def _approvals_of(
+        self, environment: str, commit: str, deployments: list[dict[str, Any]], notes: list[str]
+    ) -> list[Approval]:
+        """The approvals of ``deployments`` (newest first): from the listing when it has
+        them, else from the ``DEPLOYMENT_DETAILS`` most recent deployments one by one."""
+        found: list[Approval] = []
+        lacking = [d for d in deployments if not isinstance(d.get("approvals"), list)]
+        if len(lacking) > DEPLOYMENT_DETAILS:
+            notes.append(
+                f"{len(lacking)} deployments of commit {commit[:12]} to {environment}: the "
+                f"approvals of the {DEPLOYMENT_DETAILS} most recent were read, "
+                f"{len(lacking) - DEPLOYMENT_DETAILS} older ones skipped"
+            )
+        detailed = {id(d) for d in lacking[:DEPLOYMENT_DETAILS]}
+        unsupported = False
+        for deployment in deployments:
+            if isinstance(deployment.get("approvals"), list):
+                found += mapping.deployment_approvals(deployment, environment=environment)
+                continue
+            deployment_id = deployment.get("id")
+            if id(deployment) not in detailed or not isinstance(deployment_id, int):
+                continue
+            try:
+                detail = self.api.get(f"{self.project}/deployments/{deployment_id}")
+            except ApiError as exc:
+                if exc.status not in NOT_VISIBLE:
+                    raise
+                notes.append(
+                    f"GitLab answered {exc.status} to deployment {deployment_id} "
+                    f"of {environment}: its approvals are unknown"
+                )
+                continue
+            if not isinstance(detail, dict) or not isinstance(detail.get("approvals"), list):
+                unsupported = True
+                continue
+            found += mapping.deployment_approvals(detail, environment=environment)
+        if unsupported:
+            notes.append(
+                f"GitLab shows no approvals on the deployments to {environment} "
+                "(deployment approvals are a Premium feature): no deployment approvals for it"
+            )
+        return found
 
     def _groups(self, sop: Sop | None, notes: list[str]) -> dict[str, tuple[str, ...] | None]:
         paths = sorted({g for role in sop.roles.values() for g in role.groups}) if sop else []

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sopgate.facts import Approval, Check, CheckState
+from sopgate.facts import Approval, ApprovalState, Check, CheckState
 from sopgate.platforms.signoff import signoffs_in
 
 #: GitLab job and commit status values (``Ci::HasStatus``) to check states. ``manual`` is a
@@ -152,6 +152,60 @@ def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[App
             at=timestamp(created),
             edited=bool(updated) and updated != created,
             url=f"{url}#note_{note.get('id')}" if url else None,
+        )
+    return found
+
+
+#: GitLab deployment approval statuses (``Deployments::Approval``) to approval states.
+DEPLOYMENT_STATES: dict[str, ApprovalState] = {"approved": "approved", "rejected": "rejected"}
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def deployment_sha(deployment: Mapping[str, Any]) -> str | None:
+    """The commit a deployment deploys (``sha``), when it is a full commit id."""
+    sha = deployment.get("sha")
+    return sha if isinstance(sha, str) and _SHA.match(sha) else None
+
+
+def deployment_environment(deployment: Mapping[str, Any]) -> str | None:
+    """The name of the environment a deployment object names, None when it names none."""
+    environment = deployment.get("environment")
+    if isinstance(environment, Mapping):
+        name = environment.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def deployment_approvals(deployment: Mapping[str, Any], *, environment: str) -> list[Approval]:
+    """The ``approvals`` of one deployment object (``/deployments/:id``, Premium) as
+    ``deployment`` approvals for ``environment``. A rejection's comment is its reason;
+    entries of another status, or without a user, are left out."""
+    sha = deployment_sha(deployment)
+    deployable = deployment.get("deployable")
+    url = deployable.get("web_url") if isinstance(deployable, Mapping) else None
+    found: list[Approval] = []
+    for entry in deployment.get("approvals") or ():
+        if not isinstance(entry, Mapping):
+            continue
+        user = username(entry.get("user"))
+        state = DEPLOYMENT_STATES.get(str(entry.get("status")))
+        if user is None or state is None:
+            continue
+        comment = entry.get("comment")
+        found.append(
+            Approval(
+                user=user,
+                source="deployment",
+                environment=environment,
+                state=state,
+                sha=sha,
+                at=timestamp(entry.get("created_at")),
+                reason=comment.strip()
+                if state == "rejected" and isinstance(comment, str) and comment.strip()
+                else None,
+                url=url if isinstance(url, str) else None,
+            )
         )
     return found
 

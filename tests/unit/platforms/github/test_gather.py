@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import responses
@@ -236,3 +237,22 @@ def test_base_url_is_used(make_adapter: Make, mocked: responses.RequestsMock) ->
         "Bad credentials; the token is missing, expired or invalid"
     )
     assert API not in str(caught.value)
+
+
+def test_deployment_rules_are_noted_as_not_read(
+    make_adapter: Make, mocked: responses.RequestsMock, checkout: Path
+) -> None:
+    sop = checkout / ".sopgate.yml"
+    sop.write_text(
+        sop.read_text().replace(
+            "approvals: [{role: security, count: 1}]",
+            "approvals: [{role: security, count: 1, source: deployment}]",
+        )
+    )
+    add_pr_answers(mocked, commit=MERGE)
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
+    facts = make_adapter("push").gather(sop_path=str(sop)).facts
+    assert (
+        "deployment approvals (source: deployment) are not read on GitHub yet: such rules "
+        "count nobody" in facts.notes
+    )

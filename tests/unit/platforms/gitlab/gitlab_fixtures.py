@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import responses
 
-from tests.stubs.gitlab_stub import GitLabStub
+from tests.stubs.gitlab_stub import GitLabStub, filtered
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEAD = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -61,6 +61,45 @@ class Signoff:
     system: bool = False
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment of a protected environment; ``approvals``: (user, status, at,
+    comment) as GitLab's ``Deployments::Approval`` entity has them."""
+
+    environment: str
+    approvals: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    sha: str = HEAD
+    status: str = "blocked"
+    updated_at: str = "2026-11-26T09:40:00.000Z"
+    listed_with_approvals: bool = False  # the listing carries them (GitLab's does not)
+    detail_status: int = 200  # what GET /deployments/:id answers
+
+    def json(self, index: int, *, detail: bool) -> dict[str, Any]:
+        data = fixture(
+            "deployment",
+            id=410 + index,
+            iid=17 + index,
+            sha=self.sha,
+            status=self.status,
+            updated_at=self.updated_at,
+        )
+        data["environment"] = {**data["environment"], "name": self.environment}
+        data["environment"]["slug"] = self.environment
+        if detail or self.listed_with_approvals:
+            data["pending_approval_count"] = 0
+            data["approvals"] = [
+                fixture(
+                    "deployment_approval",
+                    user=user(u, 60 + i),
+                    status=status,
+                    created_at=at,
+                    comment=comment,
+                )
+                for i, (u, status, at, comment) in enumerate(self.approvals)
+            ]
+        return data
+
+
 @dataclass
 class Situation:
     """What is true on GitLab; defaults: MR !42 by dave, head ``HEAD``, nothing else."""
@@ -86,6 +125,8 @@ class Situation:
     sop_text: str | None = None  # on the target branch; None: 404
     sop_path: str = ".sopgate.yml"
     merged_results: bool = False  # CI_COMMIT_SHA is MERGE, the head is ``commit``
+    deployments: list[Deployment] = field(default_factory=list)  # newest first
+    deployments_status: int = 200  # what the deployments listing answers
 
     @property
     def project(self) -> str:
@@ -206,6 +247,17 @@ class Situation:
                     ],
                 )
             )
+        routes["GET", f"{p}/deployments"] = (
+            (200, [d.json(i, detail=False) for i, d in enumerate(self.deployments)])
+            if self.deployments_status == 200
+            else (self.deployments_status, {"message": f"{self.deployments_status} Forbidden"})
+        )
+        for i, d in enumerate(self.deployments):
+            routes["GET", f"{p}/deployments/{410 + i}"] = (
+                (200, d.json(i, detail=True))
+                if d.detail_status == 200
+                else (d.detail_status, {"message": f"{d.detail_status} Not found"})
+            )
         raw = f"{p}/repository/files/{quote(self.sop_path, safe='')}/raw"
         routes["GET", raw] = (
             (200, self.sop_text)
@@ -230,10 +282,22 @@ class Situation:
 def register(rsps: responses.RequestsMock, situation: Situation, base: str = BASE) -> None:
     """Register ``situation``'s routes (one page each) with ``rsps``."""
     for (method, path), (status, body) in situation.routes().items():
-        if isinstance(body, str):
+        if isinstance(body, list):
+            rsps.add_callback(method, f"{base}{path}", callback=_listing(path, status, body))
+        elif isinstance(body, str):
             rsps.add(method, f"{base}{path}", body=body, status=status, content_type="text/plain")
         else:
             rsps.add(method, f"{base}{path}", json=body, status=status)
+
+
+def _listing(path: str, status: int, body: list[Any]) -> Any:
+    """A ``responses`` callback answering a listing as GitLab filters it by the query."""
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        return status, {"Content-Type": "application/json"}, json.dumps(filtered(path, query, body))
+
+    return answer
 
 
 def stub_for(situation: Situation, **options: Any) -> GitLabStub:

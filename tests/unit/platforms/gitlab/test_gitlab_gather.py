@@ -436,15 +436,3 @@ def test_an_unusable_token_fails_closed_without_printing_it(tmp_path: Path) -> N
         "GitLab answered 401 to GET /projects/7/merge_requests/42: 401 Unauthorized token=[token]"
     )
     assert TOKEN not in text and "\n" not in text
-
-
-def test_deployment_approvals_are_said_to_be_missing(tmp_path: Path) -> None:
-    sop = EXAMPLE.replace(
-        "approvals: [{role: security, count: 1}]",
-        "approvals: [{role: security, count: 1, source: deployment}]",
-    )
-    facts = run(Situation(sop_text=sop), tmp_path)[0].facts
-    assert facts.notes == (
-        "GitLab deployment approvals are not gathered yet: rules with source: deployment "
-        "count nobody (use source: review or signoff)",
-    )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sopgate.platforms.gitlab.mapping import JOB_STATES, job_checks, status_checks, timestamp
+from sopgate.platforms.gitlab.mapping import (
+    JOB_STATES,
+    deployment_approvals,
+    deployment_environment,
+    deployment_sha,
+    job_checks,
+    status_checks,
+    timestamp,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,3 +115,46 @@ def test_token_bots_get_the_bot_suffix(name: str, login: str) -> None:
 
     assert username({"username": name}) == login
     assert members([{"username": name, "state": "active"}]) == (login,)
+
+
+def test_deployment_approvals() -> None:
+    sha = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    deployment = {
+        "id": 410,
+        "sha": sha,
+        "deployable": {"web_url": "https://gitlab.example.com/acme/m/-/jobs/5010"},
+        "approvals": [
+            {
+                "user": {"username": "sam"},
+                "status": "approved",
+                "created_at": "2026-11-26T09:40:00.000Z",
+                "comment": "ok",
+            },
+            {
+                "user": {"username": "sue"},
+                "status": "rejected",
+                "created_at": "2026-11-26T09:41:00Z",
+                "comment": " no \n",
+            },
+            {"user": {"username": "al"}, "status": "rejected", "created_at": None, "comment": ""},
+            {"user": {"username": "new"}, "status": "something-new"},
+            {"user": None, "status": "approved"},
+            "not an object",
+        ],
+    }
+    found = deployment_approvals(deployment, environment="production")
+    assert [(a.user, a.state, a.reason, a.at is not None) for a in found] == [
+        ("sam", "approved", None, True),
+        ("sue", "rejected", "no", True),
+        ("al", "rejected", None, False),
+    ]
+    assert {(a.source, a.environment, a.sha, a.url) for a in found} == {
+        ("deployment", "production", sha, "https://gitlab.example.com/acme/m/-/jobs/5010")
+    }
+
+
+def test_deployment_fields() -> None:
+    assert deployment_sha({"sha": "abc"}) is None
+    assert deployment_approvals({"sha": "abc", "approvals": None}, environment="x") == []
+    assert deployment_environment({"environment": {"name": "production"}}) == "production"
+    assert deployment_environment({"environment": None}) is None
