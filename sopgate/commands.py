@@ -44,7 +44,7 @@ def plan(sop_path: str) -> None:
 
     loaded = read_sop(sop_path)
     _warn(loaded)
-    click.echo(describe_plan(build_plan(loaded.sop)))
+    click.echo(describe_plan(build_plan(loaded.sop)), nl=False)
 
 
 def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:

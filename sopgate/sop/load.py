@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -116,7 +115,3 @@ def _warnings(sop: Sop, doc: Document, today: date) -> list[Diagnostic]:
                 at_key=True,
             )
     return found
-
-
-def describe_loaded(loaded: LoadedSop) -> dict[str, Any]:
-    return {"path": loaded.path, "sha256": loaded.sha256}
