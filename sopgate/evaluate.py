@@ -228,6 +228,7 @@ class _Judge:
                 if entry.state == "rejected":
                     text = f"rejected by {entry.user} ({rule.role}, {entry.source})"
                     text += f": {entry.reason}" if entry.reason else ""
+                    text += f"; {entry.user} can lift it {_lift(entry)}"
                     if text not in rejected:
                         rejected.append(text)
                     continue
@@ -424,6 +425,13 @@ class _Judge:
                 why = f": {freeze.reason}" if freeze.reason else ""
                 found.append(f"change freeze from {freeze.from_} to {freeze.to}{why}")
         return found
+
+
+def _lift(entry: Approval) -> str:
+    """How the person who rejected can withdraw it (their later approval is the latest)."""
+    if entry.source == "signoff":
+        return f"with '/sop approve {entry.step}'"
+    return "by approving the change" if entry.source == "review" else "by approving the deployment"
 
 
 def _stamp(at: datetime) -> str:

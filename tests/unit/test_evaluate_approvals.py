@@ -127,7 +127,10 @@ def test_rejection_reason_names_the_person_and_reason() -> None:
     rejection = review("sec-bob", "rejected") | {"reason": "CVE open"}
     state, reasons = gate([rejection])
     assert state == "rejected"
-    assert reasons[0] == "rejected by sec-bob (security, review): CVE open"
+    assert reasons[0] == (
+        "rejected by sec-bob (security, review): CVE open; sec-bob can lift it by approving "
+        "the change"
+    )
 
 
 def test_unknown_group_keeps_gate_closed_and_says_so() -> None:
@@ -345,7 +348,10 @@ def test_signoff_rejection_rejects_the_step() -> None:
     )
     result = run(SIGNOFF_SOP, snapshot, "go").by_key["go"]
     assert result.state == "rejected"
-    assert result.reasons[0] == "rejected by rita (release, signoff): latency regression"
+    assert result.reasons[0] == (
+        "rejected by rita (release, signoff): latency regression; rita can lift it with "
+        "'/sop approve go'"
+    )
 
 
 SEPARATE = sop("""

@@ -184,7 +184,8 @@ def test_a_rejection_by_an_sre_rejects_the_step(tmp_path: Path) -> None:
     assert evaluation.decision == "closed"
     assert evaluation.by_key["production"].state == "rejected"
     assert evaluation.by_key["production"].reasons[0] == (
-        "rejected by sre-sam (sre, deployment): error budget spent"
+        "rejected by sre-sam (sre, deployment): error budget spent; sre-sam can lift it by "
+        "approving the deployment"
     )
 
 
