@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sopgate.errors import PlatformError, SopgateError
 from sopgate.facts import Approval, Change, Check, Facts
@@ -21,6 +21,24 @@ if TYPE_CHECKING:
 
 #: Answers meaning "this tier or this token cannot see that": unknown, not a failure.
 NOT_VISIBLE = (403, 404)
+T = TypeVar("T")
+
+
+def visible(
+    notes: list[str], what: str, consequence: str, request: Callable[..., T], *args: Any, **kw: Any
+) -> T | None:
+    """``request(*args, **kw)``'s answer, or None with the note "GitLab answered STATUS to
+    WHAT: CONSEQUENCE" when GitLab will not show it (403/404: another tier, or a token
+    without access); any other error goes on up."""
+    try:
+        return request(*args, **kw)
+    except ApiError as exc:
+        if exc.status not in NOT_VISIBLE:
+            raise
+        notes.append(f"GitLab answered {exc.status} to {what}: {consequence}")
+        return None
+
+
 #: Deployments of the commit per environment whose approvals are read one by one, the
 #: most recent first, when the listing does not carry them (GitLab's does not).
 DEPLOYMENT_DETAILS = 5
@@ -177,17 +195,14 @@ class Gatherer:
         reset = self._resets_on_push(notes)
         mr_notes = self.api.list(f"{base}/notes", sort="asc", order_by="created_at")
         approvals: list[Approval] = []
-        try:
-            answer = self.api.get(f"{base}/approvals")
-        except ApiError as exc:
-            if exc.status not in NOT_VISIBLE:
-                raise
-            notes.append(
-                f"GitLab answered {exc.status} to the approvals of !{mr.iid} "
-                "(not available on this tier, or the token lacks access): "
-                "no review approvals"
-            )
-        else:
+        answer = visible(
+            notes,
+            f"the approvals of !{mr.iid} (not available on this tier, or the token lacks access)",
+            "no review approvals",
+            self.api.get,
+            f"{base}/approvals",
+        )
+        if answer is not None:
             sha = mr.sha if reset else None
             approvals = mapping.review_approvals(
                 answer, sha=sha, times=mapping.approval_times(mr_notes)
@@ -202,17 +217,14 @@ class Gatherer:
         return approvals + mapping.signoffs(mr_notes, url=mr.url)
 
     def _resets_on_push(self, notes: list[str]) -> bool:
-        try:
-            config = self.api.get(f"{self.project}/approvals")
-        except ApiError as exc:
-            if exc.status not in NOT_VISIBLE:
-                raise
-            notes.append(
-                f"GitLab answered {exc.status} to the project's approval settings "
-                "(a Premium feature): approvals are taken as not reset on push"
-            )
-            return False
-        return config.get("reset_approvals_on_push") is True
+        config = visible(
+            notes,
+            "the project's approval settings (a Premium feature)",
+            "approvals are taken as not reset on push",
+            self.api.get,
+            f"{self.project}/approvals",
+        )
+        return config is not None and config.get("reset_approvals_on_push") is True
 
     def _checks(self, notes: list[str]) -> list[Check]:
         s = self.settings
@@ -260,20 +272,17 @@ class Gatherer:
             # found and the gate stays closed (fails closed), which is right for so stale a
             # deployment anyway. Reading every page would cost one request per 100
             # deployments of the environment's whole history.
-            try:
-                listing = self.api.first_page(
-                    f"{self.project}/deployments",
-                    environment=environment,
-                    order_by="updated_at",
-                    sort="desc",
-                )
-            except ApiError as exc:
-                if exc.status not in NOT_VISIBLE:
-                    raise
-                notes.append(
-                    f"GitLab answered {exc.status} to the deployments of {environment} "
-                    "(the token cannot read them): no deployment approvals for it"
-                )
+            listing = visible(
+                notes,
+                f"the deployments of {environment} (the token cannot read them)",
+                "no deployment approvals for it",
+                self.api.first_page,
+                f"{self.project}/deployments",
+                environment=environment,
+                order_by="updated_at",
+                sort="desc",
+            )
+            if listing is None:
                 continue
             matching = [
                 d
@@ -311,15 +320,14 @@ class Gatherer:
             deployment_id = deployment.get("id")
             if id(deployment) not in detailed or not isinstance(deployment_id, int):
                 continue
-            try:
-                detail = self.api.get(f"{self.project}/deployments/{deployment_id}")
-            except ApiError as exc:
-                if exc.status not in NOT_VISIBLE:
-                    raise
-                notes.append(
-                    f"GitLab answered {exc.status} to deployment {deployment_id} "
-                    f"of {environment}: its approvals are unknown"
-                )
+            detail = visible(
+                notes,
+                f"deployment {deployment_id} of {environment}",
+                "its approvals are unknown",
+                self.api.get,
+                f"{self.project}/deployments/{deployment_id}",
+            )
+            if detail is None:
                 continue
             if not isinstance(detail, dict) or not isinstance(detail.get("approvals"), list):
                 unsupported = True
@@ -336,18 +344,14 @@ class Gatherer:
         paths = sorted({g for role in sop.roles.values() for g in role.groups}) if sop else []
         groups: dict[str, tuple[str, ...] | None] = {}
         for path in paths:
-            try:
-                groups[path] = mapping.members(
-                    self.api.list(f"/groups/{path_id(path)}/members/all")
-                )
-            except ApiError as exc:
-                if exc.status not in NOT_VISIBLE:
-                    raise
-                groups[path] = None
-                notes.append(
-                    f"group {path}: GitLab answered {exc.status} (no such group, or "
-                    "the token cannot see it): nobody holds a role through it"
-                )
+            members = visible(
+                notes,
+                f"group {path} (no such group, or the token cannot see it)",
+                "nobody holds a role through it",
+                self.api.list,
+                f"/groups/{path_id(path)}/members/all",
+            )
+            groups[path] = None if members is None else mapping.members(members)
         return groups
 
 

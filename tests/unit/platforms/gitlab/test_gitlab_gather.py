@@ -319,7 +319,7 @@ def test_hidden_groups_are_unknown(tmp_path: Path) -> None:
     facts = run(situation, tmp_path)[0].facts
     assert facts.groups["acme/sre"] is None
     assert facts.notes == (
-        "group acme/sre: GitLab answered 403 (no such group, or the token "
+        "GitLab answered 403 to group acme/sre (no such group, or the token "
         "cannot see it): nobody holds a role through it",
     )
 
