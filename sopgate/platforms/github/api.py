@@ -8,13 +8,12 @@ total time. PyGithub's objects hide the response headers those need, so listings
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +21,7 @@ import requests
 
 from sopgate import __version__
 from sopgate.errors import PlatformError
+from sopgate.platforms.retry import retry_after
 
 JSON = Any
 
@@ -53,15 +53,9 @@ class RetryPolicy:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value:
-        if value.strip().isdigit():
-            return float(value.strip())
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    after = retry_after(response.headers)
+    if after is not None:
+        return after
     if response.headers.get("X-RateLimit-Remaining") == "0":
         reset = response.headers.get("X-RateLimit-Reset", "")
         if reset.isdigit():

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sopgate.platforms.github.api import RETRY_STATUSES, RetryPolicy, is_rate_limited
 from sopgate.platforms.github.gather import Found, Settings
+from sopgate.platforms.retry import retry_after
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ class Publisher:
                     exc.status, headers, body
                 )
                 message = _github_message(exc)
-                wait = _header_wait(headers) or policy.backoff * 2 ** (attempt - 1)
+                wait = retry_after(headers) or policy.backoff * 2 ** (attempt - 1)
             except Exception as exc:  # network errors: requests' own exceptions
                 retryable, message = True, type(exc).__name__
                 wait = policy.backoff * 2 ** (attempt - 1)
@@ -247,11 +248,6 @@ def _github_message(exc: Any) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = data.get("message") if isinstance(data.get("message"), str) else ""
     return f"HTTP {exc.status}" + (f": {message[:200]}" if message else "")
-
-
-def _header_wait(headers: Any) -> float | None:
-    value = {k.lower(): v for k, v in dict(headers).items()}.get("retry-after", "")
-    return float(value) if str(value).strip().isdigit() else None
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, cast
 from urllib.parse import quote
 
 import requests
 
 from sopgate.errors import PlatformError
+from sopgate.platforms.retry import retry_after
 
 #: Answers that say "try again": the request was not (or not fully) served.
 TRANSIENT = frozenset({429, 500, 502, 503, 504, *range(520, 531)})
@@ -53,20 +53,6 @@ class ApiError(PlatformError):
 class GaveUp(Exception):
     """Raised inside the session when the retry budget is spent; python-gitlab lets it
     through untouched (it only catches ``requests`` exceptions)."""
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _is_lock(response: requests.Response) -> bool:
@@ -108,7 +94,7 @@ class RetryingSession(requests.Session):
                 if not retryable:
                     return response
                 cause = f"{response.status_code} {response.reason}".strip()
-                wait = _retry_after(response)
+                wait = retry_after(response.headers)
                 if attempt >= policy.attempts:
                     raise GaveUp(f"{cause}, still after {attempt} attempts")
             if wait is None:
