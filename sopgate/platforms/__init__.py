@@ -57,6 +57,12 @@ class Adapter(Protocol):
         ...
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line with white space folded, cut to ``limit`` characters with "…"."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 ADAPTERS = {"github": "sopgate.platforms.github", "gitlab": "sopgate.platforms.gitlab"}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sopgate.platforms import one_line
 from sopgate.platforms.github.api import RETRY_STATUSES, RetryPolicy, is_rate_limited
 from sopgate.platforms.github.gather import Found, Settings
 from sopgate.platforms.retry import retry_after
@@ -130,7 +131,7 @@ class Publisher:
             state = "failure" if target.state in ("rejected", "failed") else "pending"
             text = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
         context = f"sopgate/{target.key}"
-        description = _shorten(text, MAX_DESCRIPTION)
+        description = one_line(text, MAX_DESCRIPTION)
         where = f"commit status {context} on {found.commit[:12]}"
         if dry_run:
             return f"dry run: would set {where} to {state}: {description}"
@@ -248,11 +249,6 @@ def _github_message(exc: Any) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = data.get("message") if isinstance(data.get("message"), str) else ""
     return f"HTTP {exc.status}" + (f": {message[:200]}" if message else "")
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _one_line(text: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import requests
 
 from sopgate.errors import PlatformError
+from sopgate.platforms import one_line
 from sopgate.platforms.retry import retry_after
 
 #: Answers that say "try again": the request was not (or not fully) served.
@@ -184,7 +185,7 @@ class Api:
             return send()
         except gitlab.exceptions.GitlabError as exc:
             status = exc.response_code
-            detail = _one_line(str(exc.error_message))
+            detail = one_line(str(exc.error_message))
             if status is None:
                 raise ApiError(
                     self._redact(f"GitLab answered unusably to {where}: {detail}"), status=status
@@ -199,12 +200,7 @@ class Api:
                 self._redact(f"cannot reach GitLab at {self.url} ({where}): {type(exc).__name__}")
             ) from None
         except ValueError as exc:  # JSON that does not parse
-            raise ApiError(f"GitLab answered unusably to {where}: {_one_line(str(exc))}") from None
+            raise ApiError(f"GitLab answered unusably to {where}: {one_line(str(exc))}") from None
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
