@@ -29,7 +29,7 @@ MAX_FACTS_BYTES = 64 * 1024 * 1024
 Platform = Literal["github", "gitlab", "local"]
 CheckState = Literal["success", "failure", "pending", "skipped", "cancelled"]
 ApprovalState = Literal["approved", "rejected", "dismissed"]
-Source = Literal["review", "signoff", "deployment"]
+Source = Literal["review", "signoff", "deployment", "emergency"]
 Sha = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
 Name = Annotated[str, StringConstraints(min_length=1)]
 
@@ -52,11 +52,31 @@ class Model(BaseModel):
 
 
 class Change(Model):
-    """The pull/merge request being deployed."""
+    """The pull/merge request being deployed.
+
+    ``pushed_at`` is when the deployed head was pushed to the change. Absent (an older facts
+    file) means sign-off freshness is judged by the needs rule only; ``null`` means the
+    platform could not tell, and then no ``fresh`` sign-off counts.
+    """
 
     id: StrictInt | Name | None = None
     author: Name | None = None
     url: str | None = None
+    pushed_at: Timestamp | None = None
+
+    @property
+    def push_unknown(self) -> bool:
+        """True when the platform wrote ``pushed_at: null`` (unknown, never favourable)."""
+        return self.pushed_at is None and "pushed_at" in self.model_fields_set
+
+
+class Commit(Model):
+    """One commit of the change; logins are null when the platform cannot map them."""
+
+    sha: Sha | None = None
+    author: Name | None = None
+    committer: Name | None = None
+    at: Timestamp | None = None
 
 
 class Approval(Model):
@@ -100,14 +120,29 @@ class Facts(Model):
     groups: dict[str, tuple[str, ...] | None] = {}
     notes: tuple[str, ...] = ()
     sop_changed: StrictBool = False  # the change edits the SOP file: its owners must approve
+    #: The change's commits; absent = none known, null = unknown (contributor rules count
+    #: nobody).
+    commits: tuple[Commit, ...] | None = ()
+    #: Who re-ran the deployment run (GitHub ``GITHUB_TRIGGERING_ACTOR``), excluded as the
+    #: initiator is.
+    rerun_by: Name | None = None
+    #: Parsed content of evidence documents read for ``require``: PATH -> JSON value; a path
+    #: absent here, or null, is unknown.
+    documents: dict[str, Any] = {}
 
     @property
     def ci_app(self) -> str:
         return CI_APP[self.platform]
 
     def to_data(self) -> dict[str, Any]:
-        """Plain JSON-ready data, the same shape as a facts file."""
-        return self.model_dump(mode="json", exclude_none=False)
+        """Plain JSON-ready data, the same shape as a facts file.
+
+        ``change.pushed_at`` is written only when it was given (absent and null differ).
+        """
+        data = self.model_dump(mode="json", exclude_none=False)
+        if self.change is not None and "pushed_at" not in self.change.model_fields_set:
+            del data["change"]["pushed_at"]
+        return data
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: equal snapshots have equal digests."""

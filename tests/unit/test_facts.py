@@ -35,7 +35,8 @@ def errors(text: str, path: str = "f.yml") -> list[str]:
             "unknown key",
             GOOD + "extra: 1\n",
             "f.yml:9:1: unknown key 'extra'; allowed: facts, platform, repository, commit, "
-            "change, initiator, observed_at, approvals, checks, files, groups, notes, sop_changed",
+            "change, initiator, observed_at, approvals, checks, files, groups, notes, sop_changed, "
+            "commits, rerun_by, documents",
         ),
         (
             "unknown key in an entry",
