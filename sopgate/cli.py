@@ -217,6 +217,41 @@ def status(
 @cli.command()
 @sop_option
 @click.option(
+    "--platform",
+    type=click.Choice(["auto", "github", "gitlab"]),
+    default="auto",
+    show_default=True,
+    help="The platform whose change to sync.",
+)
+@click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")
+@click.option("--dry-run", is_flag=True, help="Post and re-run nothing; print what would be done.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+def sync(sop_path: str, platform: str, token_env: str | None, dry_run: bool, fmt: str) -> None:
+    """Refresh the summary and statuses; re-run gates that can now open.
+
+    \b
+    Runs on events that change the facts but must not deploy: reviews, /sop comments,
+    finished checks (GitHub), a scheduled or triggered pipeline (GitLab). Evaluates the
+    change's head with no initiator, sets one commit status sopgate/STEP per step, updates
+    the sticky summary, and re-runs each failed gate run whose gate is now open. Exit 0,
+    or 3 when the platform could not be asked.
+    """
+    from sopgate import commands
+
+    options = commands.CheckOptions(
+        step=None,
+        sop_path=sop_path,
+        platform=platform,
+        token_env=token_env,
+        dry_run=dry_run,
+        fmt=fmt,
+    )
+    raise SystemExit(commands.sync(options))
+
+
+@cli.command()
+@sop_option
+@click.option(
     "--platform", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True
 )
 @click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")

@@ -85,12 +85,12 @@ class CheckOptions:
 class Source:
     """Where facts come from: a file (re-read on every poll) or a platform adapter."""
 
-    def __init__(self, options: CheckOptions) -> None:
+    def __init__(self, options: CheckOptions, adapter: Adapter | None = None) -> None:
         self.options = options
         if options.facts_path and options.platform:
             raise UsageError("use either --facts FILE or --platform, not both")
-        self.adapter: Adapter | None = None
-        if not options.facts_path:
+        self.adapter: Adapter | None = adapter
+        if adapter is None and not options.facts_path:
             from sopgate.platforms import get_adapter
 
             self.adapter = get_adapter(options.platform or "auto", token_env=options.token_env)
@@ -325,3 +325,22 @@ def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | 
         say(f"wrote {output}", err=True)
     else:
         click.echo(machine(text, "json") if as_json else machine(text, "text"), nl=False)
+
+
+def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
+    """Refresh the summary and statuses of the change's head and re-run the gate runs whose
+    gate is now open (see :mod:`sopgate.sync`). Exit 0 unless the platform could not be
+    asked (3) or the input is bad (2); a closed gate is not a failure of a sync run."""
+    from sopgate.sync import SyncAdapter, run_sync
+
+    source = Source(options, adapter)
+    syncing = source.adapter
+    if syncing is None or not isinstance(syncing, SyncAdapter):
+        raise UsageError("sopgate sync needs a platform (--platform github|gitlab), not --facts")
+    loaded, facts, _proposed_text = source.gather()
+    _warn(loaded)
+    evaluation, lines = run_sync(loaded, facts, syncing, dry_run=options.dry_run)
+    for line in lines:
+        say(line, err=True)
+    _show(evaluation, options.fmt)
+    return 0
