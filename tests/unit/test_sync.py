@@ -53,7 +53,7 @@ class FakeAdapter:
 def gate_statuses(facts: Facts, *items: tuple[str, str, str | None]) -> Facts:
     """``facts`` with ``sopgate/KEY`` statuses (key, state, url) added."""
     extra = tuple(
-        Check(name=f"sopgate/{key}", app="status", state=state, url=url)  # type: ignore[arg-type]
+        Check(name=f"sopgate/{key}", app="status", state=state, url=url)
         for key, state, url in items
     )
     return facts.model_copy(update={"checks": (*(facts.checks or ()), *extra)})
@@ -162,7 +162,7 @@ def test_sync_command_prints_what_it_did(
 
     adapter = Live()
     options = commands.CheckOptions(step=None, sop_path=SOP, platform="github", dry_run=True)
-    assert commands.sync(options, adapter) == 0  # type: ignore[arg-type]
+    assert commands.sync(options, adapter) == 0
     out, err = capsys.readouterr()
     assert adapter.reruns == [(9, True)]
     assert "go-no-go: gate open now; re-ran run 9" in err
