@@ -78,8 +78,11 @@ def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, nam
 
 def budget_from_env(env: Mapping[str, str]) -> float:
     """Seconds all of one gather's (or publish's) requests may take together:
-    ``SOPGATE_TIMEOUT`` when set, else :data:`GATHER_DEADLINE`."""
-    text = env.get("SOPGATE_TIMEOUT", "").strip()
+    ``SOPGATE_API_TIMEOUT`` when set, else :data:`GATHER_DEADLINE`.
+
+    Not ``SOPGATE_TIMEOUT``: the CI template and the Action already use that name for how
+    long ``check --wait`` waits (``2h``), and both are set in the same job."""
+    text = env.get("SOPGATE_API_TIMEOUT", "").strip()
     if not text:
         return GATHER_DEADLINE
     try:
@@ -87,7 +90,9 @@ def budget_from_env(env: Mapping[str, str]) -> float:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds <= 0:
-        raise PlatformError(f"SOPGATE_TIMEOUT={text!r} is not a number of seconds greater than 0")
+        raise PlatformError(
+            f"SOPGATE_API_TIMEOUT={text!r} is not a number of seconds greater than 0"
+        )
     return seconds
 
 

@@ -4,7 +4,7 @@ Configured from GitLab CI's predefined variables (see :func:`from_env`); the tok
 project or group access token in ``GITLAB_TOKEN``. ``CI_JOB_TOKEN`` alone is refused: a job
 token cannot read merge request approvals or notes, nor post notes or commit statuses.
 The API URL must be ``https://`` (``http://`` only for loopback, or with
-``SOPGATE_ALLOW_HTTP=1``); ``SOPGATE_TIMEOUT`` bounds each gather's requests in seconds.
+``SOPGATE_ALLOW_HTTP=1``); ``SOPGATE_API_TIMEOUT`` bounds each gather's requests in seconds.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Settings:
     job_url: str | None = None
     initiator: str | None = None
     project_dir: str | None = None
-    budget: float = GATHER_DEADLINE  # SOPGATE_TIMEOUT: seconds for all requests of a gather
+    budget: float = GATHER_DEADLINE  # SOPGATE_API_TIMEOUT: seconds for all requests of a gather
 
 
 def _int(env: Mapping[str, str], name: str) -> int | None:
@@ -150,7 +150,7 @@ class GitLabAdapter:
         (Free tier, hidden groups) becomes unknown (None or absent) with a line in
         ``facts.notes``; anything else raises :class:`PlatformError`. Nothing is cached
         between calls, so ``--wait`` sees new approvals. Each call has its own time budget
-        for all its requests and retry sleeps (``SOPGATE_TIMEOUT`` seconds, default 120).
+        for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT`` seconds, default 120).
         """
         self.api.restart_budget()
         return self._gatherer.gather(sop_path=sop_path)

@@ -191,7 +191,7 @@ class RetryingSession(requests.Session):
             if wait >= self._budget_left():
                 raise GaveUp(
                     f"{cause}; waiting {wait:.0f}s more would pass sopgate's {self.budget:g}s "
-                    "budget (SOPGATE_TIMEOUT)"
+                    "budget (SOPGATE_API_TIMEOUT)"
                 )
             if slept + wait > policy.budget:
                 raise GaveUp(f"{cause}, still after {attempt} attempts in {slept:.0f}s")
@@ -260,7 +260,7 @@ class Api:
     :class:`ApiError` with one line of cause, and the token appears in no message.
 
     ``budget`` seconds bound all requests and retry sleeps together from the last
-    :meth:`restart_budget` (``SOPGATE_TIMEOUT``); ``request_deadline`` bounds each request,
+    :meth:`restart_budget` (``SOPGATE_API_TIMEOUT``); ``request_deadline`` bounds each request,
     the transfer of its answer included; ``timeout`` is the socket timeout.
     """
 

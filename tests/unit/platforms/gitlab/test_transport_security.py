@@ -317,7 +317,7 @@ def test_the_budget_counts_retry_sleeps() -> None:
     assert slept == []
     assert str(raised.value) == (
         f"GitLab kept failing GET {PROJECT}: 503 Service Unavailable; waiting 12s more would "
-        "pass sopgate's 10s budget (SOPGATE_TIMEOUT)"
+        "pass sopgate's 10s budget (SOPGATE_API_TIMEOUT)"
     )
 
 
@@ -368,12 +368,14 @@ def test_https_loopback_or_an_explicit_opt_in_is_accepted(url: str, extra: dict[
     assert settings_from_env(env(CI_API_V4_URL=url, **extra)).server_url == url[: -len("/api/v4")]
 
 
-def test_sopgate_timeout_sets_the_budget() -> None:
+def test_sopgate_api_timeout_sets_the_budget() -> None:
     assert from_env(env()).api.budget_seconds == 120.0
-    assert from_env(env(SOPGATE_TIMEOUT="7.5")).api.budget_seconds == 7.5
+    # the template's wait timeout, set in the same job, is another setting
+    assert from_env(env(SOPGATE_TIMEOUT="2h")).api.budget_seconds == 120.0
+    assert from_env(env(SOPGATE_API_TIMEOUT="7.5")).api.budget_seconds == 7.5
     for bad in ("soon", "0", "-3", "nan", "inf"):
         with pytest.raises(PlatformError) as raised:
-            from_env(env(SOPGATE_TIMEOUT=bad))
+            from_env(env(SOPGATE_API_TIMEOUT=bad))
         assert str(raised.value) == (
-            f"SOPGATE_TIMEOUT={bad!r} is not a number of seconds greater than 0"
+            f"SOPGATE_API_TIMEOUT={bad!r} is not a number of seconds greater than 0"
         )
