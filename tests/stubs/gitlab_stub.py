@@ -9,8 +9,9 @@ Hostile modes, for the transport tests (issue 7): ``next_links`` replaces a list
 ``Link: rel="next"`` (to another host, a lookalike port, the page itself), ``next_pages``
 replaces its ``X-Next-Page``, ``header_pages_only`` drops the ``Link`` header and keeps
 ``X-Next-Page``, ``redirects`` answers a request with a 3xx to any ``Location``, ``delays``
-holds an answer back and ``drips`` sends its body one byte at a time. A second stub with a
-``fallback`` answer serves as the foreign listener that records what would leak to it.
+holds an answer back, ``drips`` sends its body one byte at a time and ``cuts`` sends only half
+of it. A second stub with a ``fallback`` answer serves as the foreign listener that records
+what would leak to it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class GitLabStub:
     redirects: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
     drips: dict[str, float] = field(default_factory=dict)  # path -> seconds between bytes
+    cuts: set[str] = field(default_factory=set)  # paths whose body stops halfway
     requests: list[Recorded] = field(default_factory=list)
     posted_statuses: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
@@ -214,6 +216,10 @@ def _handler(stub: GitLabStub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             drip = stub.drips.get(split.path)
             try:
+                if split.path in stub.cuts:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.close_connection = True
+                    return
                 if drip is None:
                     self.wfile.write(data)
                     return
