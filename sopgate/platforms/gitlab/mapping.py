@@ -172,13 +172,13 @@ def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[App
 #: GitLab deployment approval statuses (``Deployments::Approval``) to approval states.
 DEPLOYMENT_STATES: dict[str, ApprovalState] = {"approved": "approved", "rejected": "rejected"}
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def deployment_sha(deployment: Mapping[str, Any]) -> str | None:
     """The commit a deployment deploys (``sha``), when it is a full commit id."""
     sha = deployment.get("sha")
-    return sha if isinstance(sha, str) and _SHA.match(sha) else None
+    return sha if isinstance(sha, str) and SHA.match(sha) else None
 
 
 def deployment_environment(deployment: Mapping[str, Any]) -> str | None:
