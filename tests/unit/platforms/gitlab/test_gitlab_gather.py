@@ -410,7 +410,8 @@ def _sop_with_steps(count: int) -> str:
     head, _, _ = EXAMPLE.partition("\nsteps:\n")
     steps = "".join(
         f"  - id: step-{i}\n    owner: sre\n    needs: []\n    checks: [check-{i}]\n"
-        f"    evidence: [docs/{i}.md]\n    approvals: [{{role: security}}]\n"
+        f"    evidence: [docs/{i}.md, {{path: reports/eval.json, require: {{auc: '>= 0.8'}}}}]\n"
+        f"    approvals: [{{role: security}}]\n"
         for i in range(count)
     )
     return f"{head}\nsteps:\n{steps}"
@@ -420,9 +421,16 @@ def test_the_number_of_requests_does_not_grow_with_the_steps(tmp_path: Path) -> 
     counts = []
     for steps in (10, 200):
         sop = _sop_with_steps(steps)
-        _, calls = run(Situation(sop_text=sop), tmp_path)
+        situation = Situation(
+            sop_text=sop,
+            files=["reports/eval.json"],
+            documents={"reports/eval.json": '{"auc": 0.9}'},
+        )
+        gathered, calls = run(situation, tmp_path)
+        assert gathered.facts.documents == {"reports/eval.json": {"auc": 0.9}}
         counts.append(len(calls))
-    assert counts[0] == counts[1] == 16
+    # Every step requires the same document: it is read once.
+    assert counts[0] == counts[1] == 17
 
 
 def test_an_unusable_token_fails_closed_without_printing_it(tmp_path: Path) -> None:

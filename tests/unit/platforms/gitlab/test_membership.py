@@ -4,12 +4,15 @@ deactivated users, and members whose membership state GitLab does not say, hold 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 
+from sopgate.platforms.gitlab import RetryPolicy, from_env
 from sopgate.platforms.gitlab.mapping import members, members_left_out
-from tests.unit.platforms.gitlab.gitlab_fixtures import fixture
+from tests.unit.platforms.gitlab.gitlab_fixtures import BASE, Situation, fixture, register
 
 
 def member(name: str, **changes: Any) -> dict[str, Any]:
@@ -66,3 +69,31 @@ def test_members_left_out_names_only_unknown_states() -> None:
 def test_logins_are_unique_and_sorted() -> None:
     answer = [member("zed"), member("amy"), member("zed", id=99)]
     assert members(answer) == ("amy", "zed")
+
+
+def test_the_gather_counts_only_active_members_and_says_who_it_could_not_judge(
+    tmp_path: Path,
+) -> None:
+    sop = (Path(__file__).resolve().parents[4] / "examples" / ".sopgate.yml").read_text()
+    old = member("old-timer")
+    del old["membership_state"]
+    answer = [
+        member("sre-sam"),
+        member("invited", membership_state="awaiting"),
+        member("viewer", access_level=5),
+        member("left", state="blocked"),
+        member("paused", state="deactivated"),
+        old,
+    ]
+    situation = Situation(sop_text=sop)
+    env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add("GET", f"{BASE}/api/v4/groups/acme%2Fsre/members/all", json=answer)
+        register(rsps, situation)
+        adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None))
+        facts = adapter.gather(sop_path=str(tmp_path / ".sopgate.yml")).facts
+    assert facts.groups["acme/sre"] == ("sre-sam",)
+    assert facts.notes == (
+        "group acme/sre: GitLab does not say whether the membership of old-timer is active "
+        "(membership_state, GitLab 15.x and later), so they hold no role through it",
+    )
