@@ -142,21 +142,32 @@ class Situation:
     protected: bool = False  # the branch or tag, as the API reports it
     default_branch: str = "main"
     ref_status: int = 200  # what /repository/branches/:name or /tags/:name answers
-    # (sha, author e-mail, committer e-mail) of the MR's commits; e-mail -> users found
-    commits: list[tuple[str, str | None, str | None]] = field(
-        default_factory=lambda: [(HEAD, "dave@example.com", "dave@example.com")]
-    )
+    # (sha, author e-mail, committer e-mail) of the MR's commits (None: ``commit``, by
+    # dave); e-mail -> users found
+    commits: list[tuple[str, str | None, str | None]] | None = None
     commits_status: int = 200
     users: dict[str, list[str]] = field(default_factory=lambda: {"dave@example.com": ["dave"]})
-    versions: list[tuple[str, str]] = field(
-        default_factory=lambda: [(HEAD, "2026-11-24T08:00:00.000Z")]
-    )  # (head_commit_sha, created_at) of the MR's diff versions, newest first
+    # (head_commit_sha, created_at) of the MR's diff versions, newest first (None: one
+    # version, ``commit`` pushed 2026-11-24T08:00Z)
+    versions: list[tuple[str, str]] | None = None
     versions_status: int = 200
     documents: dict[str, str | int] = field(default_factory=dict)  # path -> raw text or status
 
     @property
     def project(self) -> str:
         return f"/api/v4/projects/{quote(self.project_id, safe='')}"
+
+    @property
+    def mr_commits(self) -> list[tuple[str, str | None, str | None]]:
+        if self.commits is None:
+            return [(self.commit, "dave@example.com", "dave@example.com")]
+        return self.commits
+
+    @property
+    def mr_versions(self) -> list[tuple[str, str]]:
+        if self.versions is None:
+            return [(self.commit, "2026-11-24T08:00:00.000Z")]
+        return self.versions
 
     @property
     def mr_pipeline(self) -> bool:
@@ -242,7 +253,7 @@ class Situation:
                         fixture(
                             "mr_commit", id=c, short_id=c[:8], author_email=a, committer_email=m
                         )
-                        for c, a, m in self.commits
+                        for c, a, m in self.mr_commits
                     ],
                 )
                 if self.commits_status == 200
@@ -254,11 +265,11 @@ class Situation:
                     [
                         fixture(
                             "mr_version",
-                            id=110 + len(self.versions) - i,
+                            id=110 + len(self.mr_versions) - i,
                             head_commit_sha=h,
                             created_at=at,
                         )
-                        for i, (h, at) in enumerate(self.versions)
+                        for i, (h, at) in enumerate(self.mr_versions)
                     ],
                 )
                 if self.versions_status == 200
@@ -377,7 +388,7 @@ class Situation:
             routes["GET", self.raw_path(path)] = (
                 (200, content) if isinstance(content, str) else (content, {"message": "404"})
             )
-        first = next((a for _, a, _ in self.commits if a), None)
+        first = next((a for _, a, _ in self.mr_commits if a), None)
         routes["GET", "/api/v4/users"] = (200, self.search(first or ""))
         return routes
 
