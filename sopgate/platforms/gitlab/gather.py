@@ -178,11 +178,16 @@ class Gatherer:
         for entry in found:
             merged_as = {entry.get("merge_commit_sha"), entry.get("squash_commit_sha")}
             head = entry.get("sha")
-            if entry.get("state") == "merged" and s.commit in merged_as and isinstance(head, str):
+            if entry.get("state") != "merged" or not isinstance(head, str):
+                continue
+            if s.commit in merged_as:
                 notes.append(
                     f"commit {s.commit[:12]} merged !{entry.get('iid')}; approvals "
                     f"are judged against its head {head[:12]}"
                 )
+                return MergeRequest.from_json(entry), head, holder
+            if head == s.commit:  # a fast-forward or rebase merge: the head itself landed
+                notes.append(f"commit {s.commit[:12]} is the head of !{entry.get('iid')}, merged")
                 return MergeRequest.from_json(entry), head, holder
         notes.append(
             f"no merge request contains commit {s.commit[:12]}: no review approvals or sign-offs"

@@ -449,3 +449,17 @@ def test_an_unusable_token_fails_closed_without_printing_it(tmp_path: Path) -> N
         "GitLab answered 401 to GET /projects/7/merge_requests/42: 401 Unauthorized token=[token]"
     )
     assert TOKEN not in text and "\n" not in text
+
+
+def test_a_fast_forward_merge_is_found_on_the_target_branch(tmp_path: Path) -> None:
+    """With fast-forward (or rebase) merges the MR's head itself lands on main: no merge
+    commit, and the merged MR still holds the approvals and the contributors."""
+    situation = Situation(
+        branch="main", mr_state="merged", sop_text=EXAMPLE, approvals=[("sec-bob", None)]
+    )
+    gathered, _ = run(situation, tmp_path)
+    facts = gathered.facts
+    assert facts.change is not None and facts.change.id == 42
+    assert [a.user for a in facts.approvals or ()] == ["sec-bob"]
+    assert facts.commits is not None and len(facts.commits) == 1
+    assert facts.notes[0] == f"commit {HEAD[:12]} is the head of !42, merged"
