@@ -245,6 +245,8 @@ def test_emergency_notes_are_emergency_approvals() -> None:
     )
 
 
+HEAD_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
 #: "sec-bob" with a LATIN SMALL LETTER LONG S, which casefold() turns into "s".
 LONG_S_BOB = "\u017fec-bob"
 
@@ -276,3 +278,56 @@ def test_approval_notes_match_users_by_ascii_case_only() -> None:
     )
     assert (bob.user, bob.at) == ("sec-bob", datetime(2026, 11, 26, 8, tzinfo=UTC))
     assert (long_s.user, long_s.at) == (LONG_S_BOB, None)  # never casefolded onto sec-bob
+
+
+def test_only_approval_system_notes_date_an_approval() -> None:
+    notes = [
+        _approved("sec-bob", "2026-11-25T09:00:00.000Z"),
+        _approved("sec-bob", "2026-11-26T09:00:00.000Z", "unapproved this merge request"),
+        # A person typing the same words is not GitLab recording an approval.
+        _note("approved this merge request", user="sec-bob", created_at="2026-11-26T09:30:00Z"),
+        _approved("sec-bob", "2026-11-26T09:45:00.000Z", "said: approved this merge request"),
+    ]
+    assert approval_times(notes) == {"sec-bob": datetime(2026, 11, 25, 9, tzinfo=UTC)}
+
+
+def test_the_api_approval_time_comes_before_the_notes() -> None:
+    times = approval_times([_approved("sec-bob", "2026-11-26T08:00:00.000Z")])
+    [approval] = review_approvals(
+        {"approved_by": [{"user": {"username": "sec-bob"}, "approved_at": "2026-11-25T09:00:00Z"}]},
+        sha=None,
+        times=times,
+    )
+    assert approval.at == datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+def test_review_approvals_skip_entries_without_a_user() -> None:
+    answer = {"approved_by": [{"user": None}, "junk", {"user": {"username": "sec-bob"}}]}
+    found = review_approvals(answer, sha=HEAD_SHA, times={})
+    assert [(a.user, a.source, a.state, a.sha) for a in found] == [
+        ("sec-bob", "review", "approved", HEAD_SHA)
+    ]
+
+
+def test_signoffs_skip_system_notes_and_link_to_the_note() -> None:
+    notes = [
+        _note("/sop approve go-no-go", user="sam", system=True),
+        {**_note("/sop approve go-no-go", user="rita"), "id": 301},
+    ]
+    [approval] = signoffs(notes, url="https://gitlab.example.com/acme/m/-/merge_requests/42")
+    assert (approval.user, approval.url) == (
+        "rita",
+        "https://gitlab.example.com/acme/m/-/merge_requests/42#note_301",
+    )
+    assert signoffs(notes[1:], url=None)[0].url is None
+
+
+def test_checks_without_a_name_are_dropped_and_urls_must_be_text() -> None:
+    found = job_checks(
+        [
+            {"id": 1, "status": "success"},
+            {"id": 2, "name": "", "status": "success"},
+            {"id": 3, "name": "build", "status": "success", "web_url": 7},
+        ]
+    )
+    assert [(c.name, c.url) for c in found] == [("build", None)]
