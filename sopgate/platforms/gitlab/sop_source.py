@@ -79,14 +79,14 @@ class SopSource:
             state = "" if holder.state == "opened" else f" ({holder.state})"
             return self._of_branch(branch, head, change=f"!{holder.iid}{state}")
         branch = self._default_branch()
-        ref = s.ref_name or s.commit[:12]
+        of = f" of {s.ref_name}" if s.ref_name else ""
         return self._of_branch(
             branch,
             head,
             change=f"commit {head[:12]}",
             lead=(
-                f"no merge request holds commit {head[:12]} of {ref}: the SOP of the "
-                f"default branch {branch} decides"
+                f"no merge request holds commit {head[:12]}{of}: the SOP of the default "
+                f"branch {branch} decides"
             ),
         )
 

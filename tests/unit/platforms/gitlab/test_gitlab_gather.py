@@ -311,8 +311,7 @@ def test_no_merge_request(tmp_path: Path) -> None:
     assert gathered.sop_text == EXAMPLE  # the default branch's, through the API
     assert facts.notes[:3] == (
         f"no merge request contains commit {HEAD[:12]}: no review approvals or sign-offs",
-        f"no merge request holds commit {HEAD[:12]} of {HEAD[:12]}: the SOP of the default "
-        "branch main decides",
+        f"no merge request holds commit {HEAD[:12]}: the SOP of the default branch main decides",
         f"no merge request: the contributors of commit {HEAD[:12]} are unknown, so rules "
         "that exclude contributors count nobody",
     )
