@@ -32,6 +32,7 @@ class Gathered:
     facts: Facts
     sop_text: str | None = None
     proposed_sop_text: str | None = None
+    sop_deleted: bool = False
 
 
 class Adapter(Protocol):

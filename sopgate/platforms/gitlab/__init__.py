@@ -48,6 +48,9 @@ class Settings:
     initiator: str | None = None
     project_dir: str | None = None
     budget: float = GATHER_DEADLINE  # SOPGATE_API_TIMEOUT: seconds for all requests of a gather
+    ref_name: str | None = None  # CI_COMMIT_REF_NAME: the branch or tag the pipeline runs for
+    branch: str | None = None  # CI_COMMIT_BRANCH: set on branch pipelines only
+    tag: str | None = None  # CI_COMMIT_TAG: set on tag pipelines only
 
 
 def _int(env: Mapping[str, str], name: str) -> int | None:
@@ -113,6 +116,9 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
         initiator=env.get("GITLAB_USER_LOGIN") or None,
         project_dir=env.get("CI_PROJECT_DIR") or None,
         budget=budget_from_env(env),
+        ref_name=env.get("CI_COMMIT_REF_NAME") or None,
+        branch=env.get("CI_COMMIT_BRANCH") or None,
+        tag=env.get("CI_COMMIT_TAG") or None,
     )
 
 
@@ -136,24 +142,38 @@ class GitLabAdapter:
         self.workdir = workdir
         self._gatherer = Gatherer(self.api, settings, clock=clock)
 
-    def gather(self, *, sop_path: str) -> Gathered:
+    def gather(self, *, sop_path: str, sync: bool = False) -> Gathered:
         """Snapshot the facts of the pipeline's commit.
 
+        The SOP in force is always read through the files API, never from the checkout
+        (``sop_path`` only locates it in the repository): on a merge request pipeline the
+        target branch's, whatever the MR's state; on the default branch or a protected
+        branch or tag (as the API reports it) the one at the deployed commit; on any other
+        ref the target branch's of a merge request holding the commit, else the default
+        branch's. No readable SOP in force raises :class:`PlatformError` (exit 3).
+
         Requests, each listing read to its last page: the merge request (from
-        ``CI_MERGE_REQUEST_IID``, or the one containing the commit on branch pipelines), the
-        SOP on its target branch, its approvals and the project's approval settings, its
-        notes (sign-offs), the pipeline's jobs, the commit's statuses, the repository tree
-        (only when a step needs evidence), one member listing per group the SOP names and,
-        per environment of a step with a ``source: deployment`` rule, the first page of its
-        deployments plus at most five of the commit's deployments (their approvals).
-        Their number does not depend on the number of steps. What GitLab will not tell
-        (Free tier, hidden groups) becomes unknown (None or absent) with a line in
-        ``facts.notes``; anything else raises :class:`PlatformError`. Nothing is cached
-        between calls, so ``--wait`` sees new approvals. Each call has its own time budget
-        for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT`` seconds, default 120).
+        ``CI_MERGE_REQUEST_IID``, or the ones containing the commit on branch pipelines),
+        the ref (branch pipelines) or the project (its default branch, when no MR holds
+        the commit), the SOP at two refs (in force, and the change's own) plus the target
+        tree when the SOP in force is missing, the MR's approvals, notes (sign-offs),
+        commits and diff versions (``change.pushed_at``), the project's approval settings,
+        the pipeline's jobs and bridges, the commit's statuses, the repository tree (only
+        when a step needs evidence), one member listing per group the SOPs name and, per
+        environment of a step with a ``source: deployment`` rule, the first page of its
+        deployments plus at most five of the commit's deployments. Their number does not
+        depend on the number of steps, except one user search per distinct commit e-mail
+        (cached for the run) and one read per evidence document with ``require`` (at most
+        50). What GitLab will not tell (Free tier, hidden groups) becomes unknown (None or
+        absent) with a line in ``facts.notes``; anything else raises
+        :class:`PlatformError`. Approvals and the rest are read afresh on every call, so
+        ``--wait`` sees new approvals. ``sync`` (``sopgate sync``) drops the initiator: the
+        person whose comment started a sync run is not excluded for it. Each call has its
+        own time budget for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT``
+        seconds, default 120).
         """
         self.api.restart_budget()
-        return self._gatherer.gather(sop_path=sop_path)
+        return self._gatherer.gather(sop_path=sop_path, sync=sync)
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
         """Update the sticky MR note (found by its ``<!-- sopgate -->`` marker), post the
