@@ -315,7 +315,9 @@ class Listener:
 
     def __init__(self) -> None:
         self._server = _ListenerServer()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -343,7 +345,9 @@ class GitHubStub:
     def __init__(self, state: GitHubState) -> None:
         self.state = state
         self._server = _Server(state)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def url(self) -> str:
