@@ -9,6 +9,7 @@ Each adapter's transport calls these helpers from the one place that sends its r
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,28 +30,7 @@ MAX_PAGES = 500
 #: Bytes one answer may have.
 MAX_BODY = 32 * 1024 * 1024
 
-#: The environment variable that sets :data:`GATHER_DEADLINE` (seconds). Not
-#: ``SOPGATE_TIMEOUT``: the action and the GitLab template already use that name for
-#: ``check --wait --timeout`` (a duration such as ``2h``).
-DEADLINE_ENV = "SOPGATE_API_TIMEOUT"
-
 Origin = tuple[str, str, int]
-
-
-def deadline_from_env(env: Mapping[str, str], default: float = GATHER_DEADLINE) -> float:
-    """Seconds from ``$SOPGATE_API_TIMEOUT`` (a positive, finite number), else ``default``."""
-    value = env.get(DEADLINE_ENV, "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):  # also refuses nan
-        raise PlatformError(
-            f"{DEADLINE_ENV} must be a number of seconds greater than 0 (got {value!r})"
-        )
-    return seconds
 
 
 def origin(url: str) -> Origin:
@@ -100,6 +80,26 @@ def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, nam
             f"{name} is http:// ({host}): the token would travel in clear text; use https://, "
             "or set SOPGATE_ALLOW_HTTP=1 if this is intended"
         )
+
+
+def budget_from_env(env: Mapping[str, str]) -> float:
+    """Seconds all of one gather's (or publish's) requests may take together:
+    ``SOPGATE_API_TIMEOUT`` when set, else :data:`GATHER_DEADLINE`.
+
+    Not ``SOPGATE_TIMEOUT``: the CI template and the Action already use that name for how
+    long ``check --wait`` waits (``2h``), and both are set in the same job."""
+    text = env.get("SOPGATE_API_TIMEOUT", "").strip()
+    if not text:
+        return GATHER_DEADLINE
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise PlatformError(
+            f"SOPGATE_API_TIMEOUT={text!r} is not a number of seconds greater than 0"
+        )
+    return seconds
 
 
 @dataclass

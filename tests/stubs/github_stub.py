@@ -154,20 +154,20 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _answer(self, status: int, raw: bytes, headers: dict[str, str], drip: float = 0) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        if not drip:
-            self.wfile.write(raw)
-            return
         try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            if not drip:
+                self.wfile.write(raw)
+                return
             for index in range(len(raw)):
                 self.wfile.write(raw[index : index + 1])
                 self.wfile.flush()
                 time.sleep(drip)
-        except OSError:  # the client gave up, as it should
+        except OSError:  # the client gave up (a deadline passed), as it should
             pass
 
     def _route(

@@ -20,7 +20,7 @@ from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import Api, RetryPolicy
 from sopgate.platforms.github.gather import Found, Gatherer, Settings
 from sopgate.platforms.github.publish import Publisher
-from sopgate.platforms.transport import GATHER_DEADLINE, deadline_from_env, require_safe_api_url
+from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, require_safe_api_url
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
@@ -158,4 +158,4 @@ def from_env(
     every request, transfer and retry pause included.
     """
     settings = settings_from_env(env, token_env=token_env)
-    return GitHubAdapter(settings, retry=retry or RetryPolicy(), deadline=deadline_from_env(env))
+    return GitHubAdapter(settings, retry=retry or RetryPolicy(), deadline=budget_from_env(env))

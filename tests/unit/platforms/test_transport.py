@@ -11,7 +11,7 @@ from sopgate.errors import PlatformError
 from sopgate.platforms.transport import (
     Deadline,
     PageGuard,
-    deadline_from_env,
+    budget_from_env,
     describe_origin,
     origin,
     read_body,
@@ -159,13 +159,13 @@ def test_an_oversized_body_is_refused() -> None:
 
 @pytest.mark.parametrize(("value", "seconds"), [("", 120.0), ("2", 2.0), (" 0.5 ", 0.5)])
 def test_the_deadline_comes_from_the_environment(value: str, seconds: float) -> None:
-    assert deadline_from_env({"SOPGATE_API_TIMEOUT": value}) == seconds
+    assert budget_from_env({"SOPGATE_API_TIMEOUT": value}) == seconds
 
 
 @pytest.mark.parametrize("value", ["2h", "0", "-3", "nan", "inf", "1e999"])
 def test_a_deadline_that_is_not_a_positive_number_is_refused(value: str) -> None:
     with pytest.raises(PlatformError) as caught:
-        deadline_from_env({"SOPGATE_API_TIMEOUT": value})
+        budget_from_env({"SOPGATE_API_TIMEOUT": value})
     assert str(caught.value) == (
-        f"SOPGATE_API_TIMEOUT must be a number of seconds greater than 0 (got {value!r})"
+        f"SOPGATE_API_TIMEOUT={value.strip()!r} is not a number of seconds greater than 0"
     )

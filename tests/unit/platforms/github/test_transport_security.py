@@ -286,7 +286,7 @@ def test_a_bad_api_timeout_is_refused(value: str) -> None:
     with pytest.raises(PlatformError) as caught:
         from_env({**BASE_ENV, "SOPGATE_API_TIMEOUT": value})
     assert str(caught.value) == (
-        f"SOPGATE_API_TIMEOUT must be a number of seconds greater than 0 (got {value!r})"
+        f"SOPGATE_API_TIMEOUT={value.strip()!r} is not a number of seconds greater than 0"
     )
 
 
