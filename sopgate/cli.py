@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -326,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         click.echo(redact(message), err=True)
         if os.environ.get("SOPGATE_DEBUG"):
-            raise
+            click.echo(redact(traceback.format_exc()), err=True)
         return 3
     return 0
 

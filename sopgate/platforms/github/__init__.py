@@ -20,6 +20,7 @@ from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import Api, RetryPolicy
 from sopgate.platforms.github.gather import Found, Gatherer, Settings
 from sopgate.platforms.github.publish import Publisher
+from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, require_safe_api_url
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
@@ -46,6 +47,7 @@ class GitHubAdapter:
 
     settings: Settings
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    deadline: float = GATHER_DEADLINE
     clock: Callable[[], datetime] = now_utc
     markdown: Callable[[Evaluation], str] = _markdown
     name: str = "github"
@@ -53,7 +55,9 @@ class GitHubAdapter:
     found: Found | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.api = Api(self.settings.api_url, self.settings.token, retry=self.retry)
+        self.api = Api(
+            self.settings.api_url, self.settings.token, retry=self.retry, deadline=self.deadline
+        )
 
     def __repr__(self) -> str:
         return f"GitHubAdapter(repository={self.settings.repository!r})"
@@ -70,8 +74,9 @@ class GitHubAdapter:
         request count does not depend on the number of steps.
 
         Raises :class:`~sopgate.errors.PlatformError` when GitHub cannot be asked or
-        answers unusably (after bounded retries).
+        answers unusably (after bounded retries), or not within ``deadline`` seconds.
         """
+        self.api.begin()
         gatherer = Gatherer(self.api, self.settings, self.clock)
         gathered, self.found = gatherer.gather(sop_path)
         return gathered
@@ -87,12 +92,18 @@ class GitHubAdapter:
         ``dry_run`` nothing is written and the lines say what would be. Failures are
         returned as lines, never raised.
         """
-        publisher = Publisher(self.settings, self.retry, self.markdown)
+        self.api.begin()
+        publisher = Publisher(self.settings, self.api, self.markdown)
         return publisher.publish(evaluation, self.found, dry_run=dry_run)
 
 
 def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -> Settings:
-    """Read the GitHub Actions context; missing essentials raise PlatformError (exit 3)."""
+    """Read the GitHub Actions context; missing essentials raise PlatformError (exit 3), as
+    do an API URL that would carry the token in clear text (``http://`` to a host that is
+    not loopback, unless ``SOPGATE_ALLOW_HTTP=1``) and an event payload that is not a JSON
+    object."""
+    api_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
+    require_safe_api_url(api_url, env, platform="GitHub", name="GITHUB_API_URL")
     repository = env.get("GITHUB_REPOSITORY", "")
     if repository.count("/") != 1:
         raise PlatformError(
@@ -117,9 +128,13 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
                 f"cannot read the event payload $GITHUB_EVENT_PATH "
                 f"({event_path}): {type(exc).__name__}"
             ) from None
-        event = loaded if isinstance(loaded, dict) else {}
+        if not isinstance(loaded, dict):
+            raise PlatformError(
+                f"the event payload $GITHUB_EVENT_PATH ({event_path}) is not a JSON object: refused"
+            )
+        event = loaded
     return Settings(
-        api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        api_url=api_url,
         repository=repository,
         event_name=env.get("GITHUB_EVENT_NAME", ""),
         event=event,
@@ -137,6 +152,10 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
 def from_env(
     env: Mapping[str, str], *, token_env: str | None = None, retry: RetryPolicy | None = None
 ) -> GitHubAdapter:
-    """The adapter for the current GitHub Actions run (see :func:`settings_from_env`)."""
+    """The adapter for the current GitHub Actions run (see :func:`settings_from_env`).
+
+    ``SOPGATE_API_TIMEOUT`` (seconds, default 120) bounds each gather and each publish:
+    every request, transfer and retry pause included.
+    """
     settings = settings_from_env(env, token_env=token_env)
-    return GitHubAdapter(settings, retry=retry or RetryPolicy())
+    return GitHubAdapter(settings, retry=retry or RetryPolicy(), deadline=budget_from_env(env))
