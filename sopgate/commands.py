@@ -105,8 +105,8 @@ class Source:
 
         gathered = self.adapter.gather(sop_path=self.options.sop_path)
         facts = gathered.facts
-        if gathered.proposed_sop_text is not None:
-            # Trust: the change edits (or adds) the SOP; its owners must approve the change.
+        if gathered.proposed_sop_text is not None or gathered.sop_deleted:
+            # Trust: the change edits, adds, deletes or moves the SOP; its owners must approve.
             facts = facts.model_copy(update={"sop_changed": True})
         if gathered.sop_text is not None:
             loaded = parse_sop(gathered.sop_text, path=self.options.sop_path)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import responses
-from conftest import API, CANARY, HEAD, MERGE, NOW, REPO, add_pr_answers, load  # type: ignore[import-not-found]
+from conftest import (  # type: ignore[import-not-found]
+    API,
+    CANARY,
+    FIXTURES,
+    HEAD,
+    MERGE,
+    NOW,
+    REPO,
+    add_pr_answers,
+    load,
+)
 
 from sopgate.errors import PlatformError
 from sopgate.evaluate import evaluate
@@ -17,6 +29,7 @@ from sopgate.platforms.github import GitHubAdapter
 from sopgate.sop.load import parse_sop
 
 Make = Callable[..., GitHubAdapter]
+SOP_TEXT = (FIXTURES / "sopgate.yml").read_text()
 
 
 def at(text: str) -> datetime:
@@ -87,6 +100,7 @@ def test_files_groups_and_notes(make_adapter: Make, mocked: responses.RequestsMo
         "acme/sre": ("alice", "bob"),
     }
     assert facts.notes == (
+        "commits whose author or committer GitHub maps to no account exclude nobody: 222222222222",
         "team acme/ds: membership unknown (GitHub answered HTTP 404); the token needs "
         "read:org / members: read (the default GITHUB_TOKEN cannot read teams)",
     )
@@ -116,8 +130,9 @@ def test_request_count_is_bounded(make_adapter: Make, mocked: responses.Requests
     add_pr_answers(mocked)
     adapter = make_adapter()
     adapter.gather(sop_path=".sopgate.yml")
-    # contents x2, reviews x2 pages, comments, check runs, statuses, tree, 3 teams
-    assert adapter.api.requests_made == len(mocked.calls) == 11
+    # contents x2, reviews x2 pages, comments, commits, check suites, timeline, check runs,
+    # statuses, tree, 3 teams
+    assert adapter.api.requests_made == len(mocked.calls) == 14
 
 
 def test_regather_uses_etags(make_adapter: Make, mocked: responses.RequestsMock) -> None:
@@ -142,8 +157,9 @@ def test_regather_uses_etags(make_adapter: Make, mocked: responses.RequestsMock)
     second = adapter.gather(sop_path=".sopgate.yml")
     assert adapter.api.not_modified == 2
     assert second.facts == first.facts
-    conditional = [c.request.headers.get("If-None-Match") for c in mocked.calls[11:]]
-    assert conditional.count(None) == 5  # contents x2 and teams x3 had no ETag
+    conditional = [c.request.headers.get("If-None-Match") for c in mocked.calls[14:]]
+    # contents x2, teams x3, commits, check suites and timeline had no ETag
+    assert conditional.count(None) == 8
 
 
 def test_push_uses_pushed_commit_and_merged_pr(
@@ -155,7 +171,9 @@ def test_push_uses_pushed_commit_and_merged_pr(
     facts = gathered.facts
     assert facts.commit == MERGE
     assert facts.change is not None and facts.change.id == 42
-    assert gathered.sop_text is None  # not on a change: the checkout's SOP is used
+    # A push to the default branch: the SOP at the deployed commit, read through the API.
+    assert gathered.sop_text == (Path(__file__).parent / "fixtures" / "sopgate.yml").read_text()
+    assert gathered.proposed_sop_text is None
     assert (
         "pull request #42 was merged as 9f0c2a7e5b1d: approvals of its final head "
         "4b825dc642cb count as approvals of the deployed commit" in facts.notes
@@ -164,7 +182,7 @@ def test_push_uses_pushed_commit_and_merged_pr(
     assert reviews and all(a.sha in (MERGE, "1" * 40) for a in reviews)
     assert any(a.sha == MERGE for a in reviews)  # the head's approvals are fresh for MERGE
     assert any(a.sha == "1" * 40 for a in reviews)  # older commits stay stale
-    assert facts.groups["acme/sre"] == ("alice", "bob")  # groups of the checkout's SOP
+    assert facts.groups["acme/sre"] == ("alice", "bob")  # groups of the SOP in force
 
 
 def test_push_without_pr(make_adapter: Make, mocked: responses.RequestsMock) -> None:
@@ -239,20 +257,278 @@ def test_base_url_is_used(make_adapter: Make, mocked: responses.RequestsMock) ->
     assert API not in str(caught.value)
 
 
-def test_deployment_rules_are_noted_as_not_read(
-    make_adapter: Make, mocked: responses.RequestsMock, checkout: Path
+def sop_in_force(mocked: responses.RequestsMock, text: str, ref: str = "main") -> None:
+    """Serve ``text`` as the SOP in force (the base branch's) through the contents API."""
+    answer = load("contents-base.json")
+    answer.update(content=base64.encodebytes(text.encode()).decode(), size=len(text))
+    mocked.replace(responses.GET, f"{REPO}/contents/.sopgate.yml?ref={ref}", json=answer)
+
+
+DEPLOYMENT_SOP = SOP_TEXT.replace(
+    "approvals: [{role: security, count: 1}]",
+    "approvals: [{role: security, count: 1, source: deployment}]",
+)
+
+
+def test_deployment_approvals_of_the_run(
+    make_adapter: Make, mocked: responses.RequestsMock
 ) -> None:
-    sop = checkout / ".sopgate.yml"
-    sop.write_text(
-        sop.read_text().replace(
-            "approvals: [{role: security, count: 1}]",
-            "approvals: [{role: security, count: 1, source: deployment}]",
-        )
+    add_pr_answers(mocked)
+    sop_in_force(mocked, DEPLOYMENT_SOP)
+    mocked.get(f"{REPO}/actions/runs/7/approvals", json=load("run-approvals.json"))
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    deployment = [
+        (a.user, a.environment, a.state, a.at, a.reason)
+        for a in facts.approvals or ()
+        if a.source == "deployment"
+    ]
+    assert deployment == [
+        ("sre-sam", "production", "approved", None, None),
+        ("sre-sam", "staging", "approved", None, None),
+        ("rob", "production", "rejected", None, "error budget spent"),
+    ]
+    assert not any("not read on GitHub" in note for note in facts.notes)
+
+
+def test_deployment_approvals_only_with_deployment_rules(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert not any(a.source == "deployment" for a in facts.approvals or ())
+    assert not any("/actions/runs/" in str(c.request.url) for c in mocked.calls)
+
+
+def test_deployment_approvals_without_a_run_id_are_unknown(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    sop_in_force(mocked, DEPLOYMENT_SOP)
+    facts = make_adapter(GITHUB_RUN_ID="").gather(sop_path=".sopgate.yml").facts
+    assert not any(a.source == "deployment" for a in facts.approvals or ())
+    assert "GITHUB_RUN_ID is unset: deployment approvals are unknown" in facts.notes
+
+
+# -- unknown is never favourable ------------------------------------------------------------------
+
+
+def test_a_comment_without_an_edit_time_counts_as_edited(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    comments = load("comments.json")
+    comments[0]["updated_at"] = None  # rita's /sop approve go-no-go
+    del comments[3]["updated_at"]  # renovate[bot]'s
+    mocked.replace(responses.GET, f"{REPO}/issues/42/comments?per_page=100", json=comments)
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    edited = [(a.user, a.edited) for a in facts.approvals or () if a.source == "signoff"]
+    assert edited == [("rita", True), ("rob", True), ("renovate[bot]", True)]
+
+
+def test_a_check_run_without_a_time_has_no_time(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    queued = [c for c in facts.checks or () if c.name == "scan"]
+    assert [(c.state, c.at) for c in queued] == [("pending", None)]
+
+
+def test_a_status_without_a_time_is_the_latest_of_its_context(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    statuses = load("statuses.json")  # newest first: ci/jenkins success, then older pending
+    statuses[2]["updated_at"] = statuses[2]["created_at"] = None
+    mocked.replace(responses.GET, f"{REPO}/commits/{HEAD}/statuses?per_page=100", json=statuses)
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    jenkins = [(c.state, c.at) for c in facts.checks or () if c.name == "ci/jenkins"]
+    assert jenkins == [("pending", None)]
+
+
+# -- who started the run ----------------------------------------------------------------------
+
+
+def _issue_comment_event(tmp_path: Path) -> str:
+    event = {
+        "action": "created",
+        "issue": {"number": 42, "pull_request": {"url": f"{REPO}/pulls/42"}},
+        "comment": {"body": "/sop approve go-no-go", "user": {"login": "rita"}},
+    }
+    path = tmp_path / "event-issue_comment.json"
+    path.write_text(json.dumps(event))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "event", ["issue_comment", "pull_request_review", "pull_request_review_comment"]
+)
+def test_sync_events_on_a_pull_request_have_no_initiator(
+    event: str, make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_pr_answers(mocked)
+    payload = str(FIXTURES / "event-pull_request.json")
+    if event == "issue_comment":
+        payload = _issue_comment_event(tmp_path)
+        mocked.get(f"{REPO}/pulls/42", json=load("event-pull_request.json")["pull_request"])
+    adapter = make_adapter(
+        event, GITHUB_EVENT_PATH=payload, GITHUB_ACTOR="rita", GITHUB_TRIGGERING_ACTOR="rita"
     )
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert (facts.initiator, facts.rerun_by) == (None, None)
+    assert facts.change is not None and facts.change.author == "dave"
+
+
+@pytest.mark.parametrize("event", ["check_run", "check_suite", "workflow_run"])
+def test_sync_events_on_a_commit_have_no_initiator(
+    event: str, make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
     add_pr_answers(mocked, commit=MERGE)
     mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
-    facts = make_adapter("push").gather(sop_path=str(sop)).facts
-    assert (
-        "deployment approvals (source: deployment) are not read on GitHub yet: such rules "
-        "count nobody" in facts.notes
+    adapter = make_adapter(
+        event,
+        GITHUB_EVENT_PATH=str(FIXTURES / "event-push.json"),
+        GITHUB_SHA=MERGE,
+        GITHUB_REF="refs/heads/main",
+        GITHUB_TRIGGERING_ACTOR="erin",
     )
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert (facts.initiator, facts.rerun_by) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("actor", "again", "rerun_by"),
+    [
+        ("dave", "rita", "rita"),
+        ("dave", "DAVE", None),  # the same login in another case
+        ("dave", "", None),
+        ("kate", "\u212aate", "\u212aate"),  # a Kelvin sign is not an ASCII K
+    ],
+)
+def test_rerun_by_is_the_triggering_actor_when_another(
+    actor: str, again: str, rerun_by: str | None, make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    adapter = make_adapter(GITHUB_ACTOR=actor, GITHUB_TRIGGERING_ACTOR=again)
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert (facts.initiator, facts.rerun_by) == (actor, rerun_by)
+
+
+# -- the change's commits and its latest push -------------------------------------------------
+
+
+def test_commits_of_the_pull_request(make_adapter: Make, mocked: responses.RequestsMock) -> None:
+    add_pr_answers(mocked)
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert [(c.sha, c.author, c.committer, c.at) for c in facts.commits or ()] == [
+        ("1" * 40, "dave", "dave", at("2026-11-24T16:00:00Z")),
+        (HEAD, "erin", "web-flow", at("2026-11-25T07:45:00Z")),
+        ("2" * 40, None, None, at("2026-11-25T07:40:00Z")),  # no GitHub account: null
+    ]
+
+
+def _event_with(tmp_path: Path, **changes: object) -> str:
+    event = load("event-pull_request.json")
+    event["pull_request"].update(changes)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return str(path)
+
+
+def test_more_commits_than_github_lists_are_unknown(
+    make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_pr_answers(mocked)
+    adapter = make_adapter(GITHUB_EVENT_PATH=_event_with(tmp_path, commits=251))
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert facts.commits is None
+    assert facts.to_data()["commits"] is None
+    assert (
+        "pull request #42 has 251 commits and GitHub lists at most 250: its contributors are "
+        "unknown (commits: null)" in facts.notes
+    )
+    assert not any("/pulls/42/commits" in str(c.request.url) for c in mocked.calls)
+
+
+def test_a_full_listing_without_a_count_is_unknown(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    one = load("pull-commits.json")[0]
+    mocked.replace(
+        responses.GET, f"{REPO}/pulls/42/commits?per_page=100", json=[one] * 250
+    )  # one page here; GitHub would page it
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert facts.commits is None
+    assert (
+        "pull request #42 has at least 250 commits and GitHub lists at most 250: its "
+        "contributors are unknown (commits: null)" in facts.notes
+    )
+
+
+def test_pushed_at_is_the_newest_force_push_when_later(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    change = make_adapter().gather(sop_path=".sopgate.yml").facts.change
+    # check suites at 08:05 and 07:50 (the earliest counts); force pushes at 17:00 the day
+    # before and 08:20 (the newest counts): the later of the two signs
+    assert change is not None and change.pushed_at == at("2026-11-25T08:20:00Z")
+
+
+def test_pushed_at_is_the_earliest_check_suite_without_force_push(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    timeline = [e for e in load("timeline.json") if e["event"] != "head_ref_force_pushed"]
+    mocked.replace(responses.GET, f"{REPO}/issues/42/timeline?per_page=100", json=timeline)
+    change = make_adapter().gather(sop_path=".sopgate.yml").facts.change
+    assert change is not None and change.pushed_at == at("2026-11-25T07:50:00Z")
+
+
+def test_pushed_at_unknown_is_written_as_null(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    mocked.replace(responses.GET, f"{REPO}/issues/42/timeline?per_page=100", json=[])
+    mocked.replace(
+        responses.GET,
+        f"{REPO}/commits/{HEAD}/check-suites?per_page=100",
+        json={"total_count": 0, "check_suites": []},
+    )
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert facts.change is not None and facts.change.push_unknown
+    assert facts.to_data()["change"]["pushed_at"] is None
+    assert (
+        "when 4b825dc642cb was pushed to pull request #42 is unknown (no check suite, no force "
+        "push): fresh sign-offs count nobody" in facts.notes
+    )
+
+
+def test_a_push_without_pull_request_has_no_change_facts(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked, commit=MERGE)
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
+    facts = make_adapter("push").gather(sop_path=".sopgate.yml").facts
+    assert (facts.change, facts.commits) == (None, ())
+    assert not any("/timeline" in str(c.request.url) for c in mocked.calls)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"merge_commit_sha": "3" * 40},  # merged as another commit
+        {"merged_at": None},  # not merged (GitHub keeps a test merge commit)
+    ],
+    ids=["merged-as-another-commit", "not-merged"],
+)
+def test_on_a_push_a_merged_pr_counts_only_when_merged_as_this_commit(
+    changes: dict[str, object], make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked, commit=MERGE)
+    pulls = [dict(pr, **changes) for pr in load("commit-pulls.json")]
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=pulls)
+    facts = make_adapter("push").gather(sop_path=".sopgate.yml").facts
+    assert (facts.change, facts.approvals) == (None, ())
+    assert not any("merged as" in note for note in facts.notes)
