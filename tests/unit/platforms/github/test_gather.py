@@ -532,3 +532,99 @@ def test_on_a_push_a_merged_pr_counts_only_when_merged_as_this_commit(
     facts = make_adapter("push").gather(sop_path=".sopgate.yml").facts
     assert (facts.change, facts.approvals) == (None, ())
     assert not any("merged as" in note for note in facts.notes)
+
+
+# -- evidence documents ------------------------------------------------------------------------
+
+REQUIRE_SOP = SOP_TEXT.replace(
+    "evidence: [docs/model-card.md, reports/validation/*.json]",
+    'evidence: [docs/model-card.md, {path: "reports/validation/*.json", require: {auc: ">= 0.8"}}]',
+).replace(
+    "    rollout: sequential             # or parallel (default)\n",
+    "    rollout: sequential             # or parallel (default)\n"
+    '    evidence: [{path: "reports/{region}/eval.yaml", require: {ok: "== true"}}]\n',
+)
+
+
+def _blob(path: str, size: int = 40, kind: str = "blob") -> dict[str, object]:
+    entry = dict(load("tree.json")["tree"][0], path=path, type=kind, size=size)
+    if kind == "tree":
+        entry.update(mode="040000")
+        del entry["size"]
+    return entry
+
+
+def _file(mocked: responses.RequestsMock, path: str, body: str) -> None:
+    answer = dict(
+        load("contents-base.json"),
+        name=path.rsplit("/", 1)[-1],
+        path=path,
+        content=base64.encodebytes(body.encode()).decode(),
+        size=len(body),
+    )
+    mocked.get(f"{REPO}/contents/{path}?ref={HEAD}", json=answer)
+
+
+def test_documents_of_required_evidence(make_adapter: Make, mocked: responses.RequestsMock) -> None:
+    add_pr_answers(mocked)
+    sop_in_force(mocked, REQUIRE_SOP)
+    tree = load("tree.json")
+    tree["tree"] += [
+        _blob("reports/validation/bad.json"),
+        _blob("reports/validation/big.json", size=2 * 1024 * 1024),
+        _blob("reports/validation/dir.json", kind="tree"),  # a directory is no evidence file
+        _blob("reports/eu-west/eval.yaml"),
+        _blob("reports/us-east/eval.yaml"),  # ap-south has none: absent, not read
+    ]
+    mocked.replace(responses.GET, f"{REPO}/git/trees/{HEAD}?recursive=1", json=tree)
+    _file(mocked, "reports/validation/auc.json", '{"auc": 0.83}')
+    _file(mocked, "reports/validation/bad.json", '{"auc": ')
+    _file(mocked, "reports/eu-west/eval.yaml", "ok: true\nday: 2026-11-25\n")
+    _file(mocked, "reports/us-east/eval.yaml", "a: &x [1, 2]\nok: *x\n")
+    adapter = make_adapter()
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert facts.documents == {
+        "reports/validation/auc.json": {"auc": 0.83},
+        "reports/validation/bad.json": None,
+        "reports/validation/big.json": None,
+        "reports/eu-west/eval.yaml": {"ok": True, "day": "2026-11-25"},
+        "reports/us-east/eval.yaml": None,
+    }
+    notes = [n for n in facts.notes if n.startswith("evidence document")]
+    assert notes == [
+        "evidence document reports/validation/bad.json cannot be parsed: invalid JSON at "
+        "line 1 column 9: its content is unknown",
+        "evidence document reports/validation/big.json is 2097152 bytes, over the 1 MiB "
+        "limit: its content is unknown",
+        "evidence document reports/us-east/eval.yaml cannot be parsed: YAML aliases are not "
+        "read in evidence documents: its content is unknown",
+    ]
+    reads = [str(c.request.url) for c in mocked.calls if "/contents/reports/" in str(c.request.url)]
+    assert len(reads) == 4  # one per document; the oversized one is not asked for
+    assert "reports/validation/dir.json" not in (facts.files or ())
+
+
+def test_documents_are_read_only_for_require(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert facts.documents == {}
+    assert not any("/contents/reports/" in str(c.request.url) for c in mocked.calls)
+
+
+def test_a_document_over_1_mib_is_unknown_even_when_the_tree_has_no_size(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    sop_in_force(mocked, REQUIRE_SOP)
+    tree = load("tree.json")
+    del tree["tree"][-1]["size"]  # reports/validation/auc.json
+    mocked.replace(responses.GET, f"{REPO}/git/trees/{HEAD}?recursive=1", json=tree)
+    _file(mocked, "reports/validation/auc.json", " " * (1024 * 1024) + "{}")
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert facts.documents == {"reports/validation/auc.json": None}
+    assert (
+        "evidence document reports/validation/auc.json is 1048578 bytes, over the 1 MiB "
+        "limit: its content is unknown" in facts.notes
+    )
