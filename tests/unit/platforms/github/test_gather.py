@@ -22,7 +22,8 @@ from conftest import (  # type: ignore[import-not-found]
     load,
 )
 
-from sopgate.errors import PlatformError
+from sopgate import commands
+from sopgate.errors import PlatformError, UsageError
 from sopgate.evaluate import evaluate
 from sopgate.platforms import get_adapter
 from sopgate.platforms.github import GitHubAdapter
@@ -628,3 +629,55 @@ def test_a_document_over_1_mib_is_unknown_even_when_the_tree_has_no_size(
         "evidence document reports/validation/auc.json is 1048578 bytes, over the 1 MiB "
         "limit: its content is unknown" in facts.notes
     )
+
+
+# -- the job's names, for check without STEP ---------------------------------------------------
+
+
+def test_job_names_are_the_id_and_the_check_run_name(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    lookup = mocked.get(f"{REPO}/check-runs/5077", json=load("check-run.json"))
+    adapter = make_adapter(GITHUB_JOB="deploy-us-east", SOPGATE_CHECK_RUN_ID="5077")
+    assert adapter.job_names() == ("deploy-us-east", "deploy-production (us-east)")
+    assert lookup.call_count == 1
+
+
+def test_job_names_without_a_check_run_id_ask_nothing(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    assert make_adapter(GITHUB_JOB="deploy-us-east").job_names() == ("deploy-us-east",)
+    assert len(mocked.calls) == 0
+
+
+def test_a_hidden_check_run_adds_no_name(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{REPO}/check-runs/5077", status=404, json={"message": "Not Found"})
+    adapter = make_adapter(GITHUB_JOB="deploy-us-east", SOPGATE_CHECK_RUN_ID="5077")
+    assert adapter.job_names() == ("deploy-us-east",)
+
+
+def test_the_step_is_inferred_from_the_display_name() -> None:
+    loaded = parse_sop(SOP_TEXT, path=".sopgate.yml")
+    names = ("deploy-us-east", "deploy-production (us-east)")
+    assert commands.infer_step(loaded, names) == "production[us-east]"
+    with pytest.raises(UsageError) as caught:
+        commands.infer_step(loaded, ("deploy-us-east", "deploy (us-east)"))
+    assert str(caught.value) == (
+        "cannot infer the step from job 'deploy-us-east' (named 'deploy (us-east)'): steps "
+        "whose jobs match: none; run: sopgate check STEP"
+    )
+
+
+def test_check_infers_the_step_through_the_adapter(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    mocked.get(f"{REPO}/check-runs/5077", json=load("check-run.json"))
+    source = commands.Source(
+        commands.CheckOptions(step=None, sop_path=".sopgate.yml", facts_path="unused")
+    )
+    source.adapter = make_adapter(GITHUB_JOB="deploy-us-east", SOPGATE_CHECK_RUN_ID="5077")
+    evaluation = commands._evaluate(source, None, infer=True)
+    assert evaluation.target == "production[us-east]"
