@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from sopgate import commands
 from sopgate.errors import PlatformError, UsageError
 from sopgate.evaluate import evaluate
 from sopgate.platforms import get_adapter
-from sopgate.platforms.github import GitHubAdapter
+from sopgate.platforms.github import GitHubAdapter, RetryPolicy, from_env
 from sopgate.sop.load import parse_sop
 
 Make = Callable[..., GitHubAdapter]
@@ -681,3 +682,61 @@ def test_check_infers_the_step_through_the_adapter(
     source.adapter = make_adapter(GITHUB_JOB="deploy-us-east", SOPGATE_CHECK_RUN_ID="5077")
     evaluation = commands._evaluate(source, None, infer=True)
     assert evaluation.target == "production[us-east]"
+
+
+# -- the request count does not grow with the steps --------------------------------------------
+
+
+def _steps_sop(steps: int, required: int = 0) -> str:
+    lines = [
+        "sopgate: 1",
+        f"name: {steps} steps",
+        "roles: {sre: {groups: [acme/sre]}, rm: {users: [rita]}}",
+        "steps:",
+    ]
+    for i in range(steps):
+        evidence = (
+            f'{{path: reports/step-{i}.json, require: {{ok: "== true"}}}}'
+            if i < required
+            else f"reports/step-{i}.json"
+        )
+        lines += [
+            f"  - id: step-{i}",
+            "    owner: sre",
+            f"    checks: [check-{i}]",
+            f"    evidence: [{evidence}]",
+            "    approvals: [{role: sre, source: signoff}, {role: rm}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _requests_of_one_gather(sop: str, workdir: Path) -> int:
+    sys.path.insert(0, str(Path(__file__).parents[3] / "stubs"))
+    from github_stub import GitHubState, GitHubStub  # type: ignore[import-not-found]
+
+    files = {".sopgate.yml": sop, **{f"reports/step-{i}.json": '{"ok": true}' for i in range(5)}}
+    state = GitHubState(files=files, teams={"acme/sre": ["alice"]})
+    with GitHubStub(state) as stub:
+        env = {
+            "GITHUB_API_URL": stub.url,
+            "GITHUB_REPOSITORY": state.repository,
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(FIXTURES / "event-pull_request.json"),
+            "GITHUB_SHA": HEAD,
+            "GITHUB_TOKEN": "stub-token",
+            "GITHUB_WORKSPACE": str(workdir),
+        }
+        adapter = from_env(env, retry=RetryPolicy(attempts=1))
+        gathered = adapter.gather(sop_path=str(workdir / ".sopgate.yml"))
+    assert gathered.sop_text == sop
+    return len(state.requests)
+
+
+def test_the_request_count_does_not_grow_with_the_steps(tmp_path: Path) -> None:
+    small = _requests_of_one_gather(_steps_sop(10), tmp_path)
+    large = _requests_of_one_gather(_steps_sop(200), tmp_path)
+    # contents x2, reviews, comments, commits, check suites, timeline, check runs,
+    # statuses, tree, one team
+    assert small == large == 11
+    # Each document a require reads is one contents request more, and only that.
+    assert _requests_of_one_gather(_steps_sop(200, required=5), tmp_path) == 11 + 5
