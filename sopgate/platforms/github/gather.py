@@ -145,16 +145,14 @@ class Gatherer:
         sop = self._parsed(texts.in_force)
         groups = self._groups([texts.in_force, texts.proposed])
 
-        approvals: list[Approval] = []
         extras = Extras(self.api, self.repo, self.notes)
-        change = _change_of(pr)
+        change, approvals = _change_of(pr), list[Approval]()
         commits: tuple[Commit, ...] | None = ()
         if pr is not None and number is not None:
-            approvals.extend(self._reviews(number, {head: commit} if merged else {}))
-            approvals.extend(self._signoffs(number))
+            approvals += self._reviews(number, {head: commit} if merged else {})
+            approvals += self._signoffs(number)
             commits = extras.commits(pr, number)
-            pushed = extras.pushed_at(head, number) if SHA.match(head) else None
-            change = change.model_copy(update={"pushed_at": pushed}) if change else None
+            change = self._pushed(extras, change, head, number)
         if sop is not None and _has_deployment_rules(sop):
             approvals.extend(extras.deployment_approvals(self.settings.run_id))
         files = self._files(commit)
@@ -180,6 +178,13 @@ class Gatherer:
         )
         gathered = Gathered(facts, texts.in_force, texts.proposed, sop_deleted=texts.deleted)
         return gathered, Found(commit, number)
+
+    def _pushed(
+        self, extras: Extras, change: Change | None, head: str, number: int
+    ) -> Change | None:
+        """``change`` with ``pushed_at`` always written: None (unknown) when it cannot be told."""
+        pushed = extras.pushed_at(head, number) if SHA.match(head) else None
+        return change.model_copy(update={"pushed_at": pushed}) if change else None
 
     # -- who started the run -------------------------------------------------------------------
 
