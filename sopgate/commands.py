@@ -131,7 +131,8 @@ def infer_step(
 
     env = dict(os.environ) if env is None else env
     if not names:
-        names = tuple(n for n in (env.get("GITHUB_JOB") or env.get("CI_JOB_NAME"),) if n)
+        job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
+        names = (job,) if job else ()
     if not names:
         raise UsageError(
             "no STEP given and no CI job to infer it from (GITHUB_JOB and "

@@ -38,7 +38,11 @@ class Gathered:
 
 
 class Adapter(Protocol):
-    """The platform-facing shell around the pure evaluator."""
+    """The platform-facing shell around the pure evaluator.
+
+    An adapter may also offer ``job_names() -> tuple[str, ...]``: the names the current job
+    goes by (GitHub: its id and its display name), for ``check`` without STEP.
+    """
 
     name: str
 
