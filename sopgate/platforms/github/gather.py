@@ -225,8 +225,11 @@ class Gatherer:
         for pr in candidates:
             if pr.get("merge_commit_sha") == self.settings.sha and pr.get("merged_at"):
                 return pr, False, candidates
-        for pr in candidates:
-            if pr.get("state") == "open" and dig(pr, "head", "sha") == self.settings.sha:
+        # Else the open pull request whose head this is, the one from this branch first.
+        branch = self.settings.ref.removeprefix("refs/heads/")
+        heads = [p for p in candidates if dig(p, "head", "sha") == self.settings.sha]
+        for pr in sorted(heads, key=lambda p: dig(p, "head", "ref") != branch):
+            if pr.get("state") == "open":
                 return pr, False, candidates
         return None, False, candidates
 

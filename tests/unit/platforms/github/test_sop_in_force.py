@@ -261,3 +261,27 @@ def test_the_checkout_file_is_never_read(
     assert loaded.sop.name == "Fraud-scoring model release"
     assert facts.sop_changed and proposed is not None
     assert json.loads(json.dumps(facts.to_data()))["sop_changed"] is True
+
+
+def test_the_open_pull_request_from_this_branch_comes_first(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    pr = load("event-pull_request.json")["pull_request"]
+    other = dict(pr, number=43, head=dict(pr["head"], ref="elsewhere"))
+    other["base"] = dict(pr["base"], ref="weak-base")
+    _branch_push(mocked, [other, pr])
+    adapter = make_adapter("push", GITHUB_SHA=HEAD, GITHUB_REF="refs/heads/retrain")
+    gathered = adapter.gather(sop_path=".sopgate.yml")
+    assert gathered.sop_text == BASE_SOP  # main, the base of #42 from retrain
+    assert not any("ref=weak-base" in str(c.request.url) for c in mocked.calls)
+
+
+def test_a_merged_pull_request_is_not_the_change_of_its_head_pushed_elsewhere(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    # #42 was merged as MERGE; its head HEAD is pushed again (another branch, a tag): the
+    # merged pull request's approvals are not approvals of this run.
+    _branch_push(mocked, load("commit-pulls.json"))
+    adapter = make_adapter("push", GITHUB_SHA=HEAD, GITHUB_REF="refs/heads/retrain")
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert (facts.change, facts.approvals) == (None, ())
