@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 MAX_PULL_COMMITS = 250
 #: Evidence documents larger than this are not read (their content is unknown).
 MAX_DOCUMENT_BYTES = 1024 * 1024
+#: libyaml when present: the pure-Python parser takes seconds per MiB and quadratic time on
+#: deep nesting, which libyaml refuses past 1000 levels.
+_YAML: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEPLOYMENT_STATES: dict[str, ApprovalState] = {"approved": "approved", "rejected": "rejected"}
 
 
@@ -179,6 +182,8 @@ class Extras:
             return _parse(path, content)
         except ValueError as exc:
             return self._unknown(path, f"cannot be parsed: {exc}")
+        except RecursionError:
+            return self._unknown(path, "cannot be parsed: nested too deeply")
 
     def _unknown(self, path: str, why: str) -> None:
         self.notes.append(f"evidence document {path} {why}: its content is unknown")
@@ -194,9 +199,9 @@ def _parse(path: str, content: str) -> Any:
             raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}") from None
     try:
         # Aliases could expand a small file into a huge value: refuse them outright.
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(content)):
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(content, Loader=_YAML)):
             raise ValueError("YAML aliases are not read in evidence documents")
-        value = yaml.safe_load(content)
+        value = yaml.load(content, Loader=_YAML)  # a safe loader (CSafeLoader or SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

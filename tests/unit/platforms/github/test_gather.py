@@ -740,3 +740,28 @@ def test_the_request_count_does_not_grow_with_the_steps(tmp_path: Path) -> None:
     assert small == large == 11
     # Each document a require reads is one contents request more, and only that.
     assert _requests_of_one_gather(_steps_sop(200, required=5), tmp_path) == 11 + 5
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("reports/validation/auc.json", "nested too deeply"),
+        ("reports/eu-west/eval.yaml", "invalid YAML at line 1 column 1001"),
+    ],
+)
+def test_a_deeply_nested_document_is_unknown(
+    path: str, why: str, make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    sop_in_force(mocked, REQUIRE_SOP)
+    tree = load("tree.json")
+    tree["tree"].append(_blob("reports/eu-west/eval.yaml"))
+    mocked.replace(responses.GET, f"{REPO}/git/trees/{HEAD}?recursive=1", json=tree)
+    deep = "[" * 200_000 + "]" * 200_000
+    for name in ("reports/validation/auc.json", "reports/eu-west/eval.yaml"):
+        _file(mocked, name, deep if name == path else '{"auc": 0.9, "ok": true}')
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert facts.documents[path] is None
+    assert (
+        f"evidence document {path} cannot be parsed: {why}: its content is unknown" in facts.notes
+    )
