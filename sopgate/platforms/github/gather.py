@@ -143,7 +143,7 @@ class Gatherer:
 
         texts = self._sop_texts(sop_path, pr if on_change else None, commit, pulls)
         sop = self._parsed(texts.in_force)
-        groups = self._groups([texts.in_force, texts.proposed])
+        groups = _groups([sop, self._parsed(texts.proposed)])
 
         extras = Extras(self.api, self.repo, self.notes)
         change, approvals = _change_of(pr), list[Approval]()
@@ -263,14 +263,6 @@ class Gatherer:
             return parse_sop(sop_text, path="sop").sop
         except SopgateError:
             return None  # the CLI reports an invalid SOP when it loads it
-
-    def _groups(self, texts: list[str | None]) -> list[str]:
-        found: dict[str, None] = {}
-        for sop_text in texts:
-            sop = self._parsed(sop_text)
-            for role in sop.roles.values() if sop else ():
-                found.update(dict.fromkeys(role.groups))
-        return list(found)
 
     # -- approvals ---------------------------------------------------------------------------
 
@@ -410,6 +402,15 @@ def _later(at: datetime | None, than: datetime | None) -> bool:
     if than is None:
         return False
     return at is None or at > than
+
+
+def _groups(sops: list[Sop | None]) -> list[str]:
+    """The groups the SOPs' roles name, in order, each once."""
+    found: dict[str, None] = {}
+    for sop in sops:
+        for role in sop.roles.values() if sop else ():
+            found.update(dict.fromkeys(role.groups))
+    return list(found)
 
 
 def _has_deployment_rules(sop: Sop) -> bool:
