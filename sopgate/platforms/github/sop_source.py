@@ -65,7 +65,8 @@ class SopSource:
             return self._against(path, base, commit)
         self.notes.append(
             f"the SOP in force is the one of the default branch {default}: "
-            f"{ref or 'this ref'} is not protected and no open pull request holds {commit[:12]}"
+            f"{ref or 'this ref'} is neither the default nor a protected branch, and no open "
+            f"pull request holds {commit[:12]}"
         )
         return self._against(path, default, commit)
 

@@ -233,8 +233,9 @@ def test_other_branch_without_pull_request_uses_the_default_branch(
     assert (gathered.sop_text, gathered.proposed_sop_text) == (BASE_SOP, WEAK_SOP)
     assert gathered.facts.change is None and gathered.facts.approvals == ()
     assert (
-        "the SOP in force is the one of the default branch main: refs/heads/retrain is not "
-        "protected and no open pull request holds 4b825dc642cb" in gathered.facts.notes
+        "the SOP in force is the one of the default branch main: refs/heads/retrain is "
+        "neither the default nor a protected branch, and no open pull request holds "
+        "4b825dc642cb" in gathered.facts.notes
     )
 
 
