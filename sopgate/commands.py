@@ -106,14 +106,20 @@ class Source:
 
         gathered = gather_within(self.adapter, self.options.sop_path, gather_deadline())
         facts = gathered.facts
-        if gathered.proposed_sop_text is not None:
-            # Trust: the change edits (or adds) the SOP; its owners must approve the change.
+        if gathered.proposed_sop_text is not None or gathered.sop_deleted:
+            # Trust: the change edits, adds, deletes or moves the SOP; its owners must approve.
             facts = facts.model_copy(update={"sop_changed": True})
         if gathered.sop_text is not None:
             loaded = parse_sop(gathered.sop_text, path=self.options.sop_path)
         else:
             loaded = read_sop(self.options.sop_path)
         return loaded, facts, gathered.proposed_sop_text
+
+    def job_names(self) -> tuple[str, ...] | None:
+        """The names the current job goes by, as the adapter tells them (GitHub: the job id
+        and its display name); None: the environment's GITHUB_JOB or CI_JOB_NAME."""
+        names = getattr(self.adapter, "job_names", None)
+        return tuple(names()) if callable(names) else None
 
 
 def gather_deadline(env: dict[str, str] | None = None) -> float:
@@ -158,14 +164,19 @@ def gather_within(
     return gathered
 
 
-def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
-    """The step whose ``jobs`` match the current CI job (GITHUB_JOB or CI_JOB_NAME)."""
+def infer_step(
+    loaded: LoadedSop, names: tuple[str, ...] | None = None, env: dict[str, str] | None = None
+) -> str:
+    """The step whose ``jobs`` match the current CI job under any of its ``names`` (the
+    adapter's: GitHub's job id and display name), else GITHUB_JOB or CI_JOB_NAME."""
     from sopgate.gates import glob_regex
     from sopgate.sop.plan import build_plan
 
     env = dict(os.environ) if env is None else env
-    job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
-    if not job:
+    if not names:
+        job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
+        names = (job,) if job else ()
+    if not names:
         raise UsageError(
             "no STEP given and no CI job to infer it from (GITHUB_JOB and "
             "CI_JOB_NAME are unset); run: sopgate check STEP"
@@ -173,12 +184,13 @@ def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
     matches = [
         node.key
         for node in build_plan(loaded.sop).nodes
-        if any(glob_regex(node.expand(p)).match(job) for p in node.step.jobs)
+        if any(glob_regex(node.expand(p)).match(n) for p in node.step.jobs for n in names)
     ]
     if len(matches) != 1:
         found = ", ".join(matches) if matches else "none"
+        job = f"'{names[0]}'" + "".join(f" (named '{n}')" for n in names[1:])
         raise UsageError(
-            f"cannot infer the step from job '{job}': steps whose jobs match: "
+            f"cannot infer the step from job {job}: steps whose jobs match: "
             f"{found}; run: sopgate check STEP"
         )
     return matches[0]
@@ -190,7 +202,7 @@ def _evaluate(source: Source, step: str | None, *, infer: bool) -> Evaluation:
     from sopgate.evaluate import evaluate
 
     loaded, facts, proposed_text = source.gather()
-    target = step if step is not None or not infer else infer_step(loaded)
+    target = step if step is not None or not infer else infer_step(loaded, source.job_names())
     evaluation = evaluate(loaded, facts, target)
     if proposed_text is not None:
         evaluation = replace(evaluation, proposed=_proposed(proposed_text, loaded, facts, target))

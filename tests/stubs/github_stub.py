@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -64,6 +64,12 @@ class GitHubState:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     pulls: list[dict[str, Any]] = field(default_factory=list)  # commits/{sha}/pulls
     teams: dict[str, list[str]] = field(default_factory=dict)  # "org/team" -> logins
+    default_branch: str = "main"
+    protected: set[str] = field(default_factory=set)  # protected branch names
+    commits: list[dict[str, Any]] = field(default_factory=list)  # pulls/{n}/commits
+    check_suites: list[dict[str, Any]] = field(default_factory=list)  # of any commit
+    timeline: list[dict[str, Any]] = field(default_factory=list)  # issues/{n}/timeline
+    approvals: list[dict[str, Any]] = field(default_factory=list)  # actions/runs/{id}/approvals
     latency: float = 0.0
     tricks: list[Trick] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
@@ -181,6 +187,24 @@ class _Handler(BaseHTTPRequestHandler):
                 rf"{repo}/pulls/\d+/reviews", path
             ):
                 return 200, state.reviews, True
+            if path == repo:
+                return (
+                    200,
+                    {"full_name": state.repository, "default_branch": state.default_branch},
+                    False,
+                )
+            match = re.fullmatch(rf"{repo}/branches/(.+)", path)
+            if match:
+                name = unquote(match.group(1))
+                return 200, {"name": name, "protected": name in state.protected}, False
+            if re.fullmatch(rf"{repo}/pulls/\d+/commits", path):
+                return 200, state.commits, True
+            if re.fullmatch(rf"{repo}/commits/\w+/check-suites", path):
+                return 200, state.check_suites, "check_suites"
+            if re.fullmatch(rf"{repo}/issues/\d+/timeline", path):
+                return 200, state.timeline, True
+            if re.fullmatch(rf"{repo}/actions/runs/\d+/approvals", path):
+                return 200, state.approvals, False
             if re.fullmatch(rf"{repo}/issues/\d+/comments", path):
                 for comment in state.comments:  # URLs on this server, as GitHub's are
                     comment["url"] = f"{base}{repo}/issues/comments/{comment['id']}"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sopgate.errors import PlatformError
 from sopgate.facts import now_utc
@@ -66,12 +67,15 @@ class GitHubAdapter:
         """Snapshot the facts of the deployed commit.
 
         The deployed commit is the pull request's head on pull request events, else
-        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). On a pull
-        request the SOP is read from the base branch (``sop_text``) and, when the change
-        edits it, from the head (``proposed_sop_text``). Approvals come in GitHub's order:
-        reviews, then sign-off comments; checks are check runs then the latest commit status
-        per context. A team GitHub will not list is ``None`` in ``groups`` with a note. The
-        request count does not depend on the number of steps.
+        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). The SOP in
+        force (``sop_text``) is always read through the API, never from the checkout (see
+        :mod:`.sop_source`); the change's own version is ``proposed_sop_text`` when it
+        differs, and ``sop_deleted`` says the change deletes or moves it. Approvals come in
+        GitHub's order: reviews, sign-off comments, then deployment approvals; checks are
+        check runs then the latest commit status per context. A team GitHub will not list
+        is ``None`` in ``groups`` with a note. The initiator is ``GITHUB_ACTOR`` of a gate
+        run and None on sync events. The request count does not depend on the number of
+        steps, except one contents read per evidence document a ``require`` reads.
 
         Raises :class:`~sopgate.errors.PlatformError` when GitHub cannot be asked or
         answers unusably (after bounded retries), or not within ``deadline`` seconds.
@@ -80,6 +84,22 @@ class GitHubAdapter:
         gatherer = Gatherer(self.api, self.settings, self.clock)
         gathered, self.found = gatherer.gather(sop_path)
         return gathered
+
+    def job_names(self) -> tuple[str, ...]:
+        """The names the current job goes by, for ``check`` without STEP: its id
+        (``GITHUB_JOB``) and its display name, the name of its check run
+        (``SOPGATE_CHECK_RUN_ID``, which the action sets from ``job.check_run_id``; one
+        request). A check run GitHub will not show (403/404) adds no name."""
+        names = [self.settings.job or ""]
+        run = self.settings.check_run_id
+        if run:
+            page = self.api.get(
+                f"/repos/{self.settings.repository}/check-runs/{quote(run, safe='')}",
+                allow=frozenset({403, 404}),
+            )
+            name = page.data.get("name") if isinstance(page.data, dict) else None
+            names.append(name if isinstance(name, str) else "")
+        return tuple(dict.fromkeys(n for n in names if n))
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
         """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, write ``decision``,
@@ -146,6 +166,9 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
         run_id=env.get("GITHUB_RUN_ID") or None,
         comment=env.get("SOPGATE_COMMENT", "true").strip().lower() not in ("false", "0", "no"),
         token=token,
+        ref=env.get("GITHUB_REF", ""),
+        triggering_actor=env.get("GITHUB_TRIGGERING_ACTOR") or None,
+        check_run_id=env.get("SOPGATE_CHECK_RUN_ID") or None,
     )
 
 
