@@ -132,7 +132,15 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
 @click.option("--interval", type=Duration(), default="30s", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
-    "--report-dir", metavar="DIR", help="Write the audit record (sopgate-report.json and .md) here."
+    "--report-dir",
+    metavar="DIR",
+    help="Write the audit record (sopgate-report.json and .md) and its in-toto attestation here.",
+)
+@click.option(
+    "--sign-key",
+    metavar="KEY.pem",
+    envvar="SOPGATE_SIGNING_KEY",
+    help="Also sign the attestation (DSSE, Ed25519 or ECDSA PEM key) [env SOPGATE_SIGNING_KEY].",
 )
 def check(
     step: str | None,
@@ -146,6 +154,7 @@ def check(
     interval: float,
     fmt: str,
     report_dir: str | None,
+    sign_key: str | None,
 ) -> None:
     """Gate STEP: exit 0 when the SOP allows it to run now, 1 when not.
 
@@ -166,6 +175,7 @@ def check(
         interval=interval,
         fmt=fmt,
         report_dir=report_dir,
+        sign_key=sign_key,
     )
     raise SystemExit(commands.check(options))
 
@@ -220,11 +230,16 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("report", metavar="REPORT.json")
-def replay(report: str) -> None:
+@click.option(
+    "--key",
+    metavar="PUB.pem",
+    help="Also verify sopgate-attestation.dsse.json next to the report with this public key.",
+)
+def replay(report: str, key: str | None) -> None:
     """Re-evaluate a saved audit record; exit 1 if it no longer gives the same decision."""
     from sopgate.report import replay as run_replay
 
-    _evaluation, message = run_replay(report)
+    _evaluation, message = run_replay(report, key=key)
     click.echo(message)
 
 
