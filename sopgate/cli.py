@@ -243,6 +243,31 @@ def replay(report: str, key: str | None) -> None:
     click.echo(message)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="REPORT_OR_DIR...")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    metavar="OUTDIR",
+    default="sopgate-dossier",
+    show_default=True,
+    help="Write dossier.md, dossier.html and dossier.json here.",
+)
+@click.option(
+    "--key", metavar="PUB.pem", help="Also verify every record's signed attestation with this key."
+)
+def audit(paths: tuple[str, ...], outdir: str, key: str | None) -> None:
+    """Check the records of one deployment and write its dossier; exit 1 on any finding.
+
+    Finds every sopgate-report.json under the given folders (downloaded artifacts), replays
+    each, and checks that every step with jobs has a record of an open gate, in order.
+    """
+    from sopgate.audit import run
+
+    raise SystemExit(run(list(paths), outdir, key=key))
+
+
 def redact(text: str, env: dict[str, str] | None = None) -> str:
     """Blank out the value of every token-like environment variable found in ``text``.
 
