@@ -335,6 +335,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n"
         "  steps:\n    - run: exit 1\n      shell: bash\n"
     )
+    # act has no artifact service here: the upload of the audit record is a no-op stand-in.
+    uses = [s.get("uses", "") for s in action["runs"]["steps"]]
+    upload_artifact = next(u for u in uses if u.startswith("actions/upload-artifact@"))
+    upload_standin = tmp / "upload-artifact"
+    upload_standin.mkdir()
+    (upload_standin / "action.yml").write_text(
+        "name: stand-in\ndescription: uploads nothing\ninputs: {name: {}, path: {}, "
+        "if-no-files-found: {}}\nruns:\n  using: composite\n"
+        "  steps:\n    - run: exit 0\n      shell: bash\n"
+    )
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "HOME": str(tmp / "home"),
@@ -362,6 +372,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             "--json",
             "--local-repository",
             f"{setup_python}={standin}",
+            "--local-repository",
+            f"{upload_artifact}={upload_standin}",
             "--secret",
             f"GITHUB_TOKEN={TOKEN}",
             "--env",
