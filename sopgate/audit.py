@@ -129,7 +129,7 @@ def _findings(trail: Trail) -> list[str]:
     findings = list(trail.unreadable)
     for entry in trail.entries:
         if entry.problem is not None:
-            findings.append(f"record does not replay: {entry.problem}")
+            findings.append(f"record does not replay: {one_line(entry.problem)}")
         if entry.observed_at is None:
             findings.append(f"{entry.path}: the record has no valid observed_at")
     commits = Counter(e.commit for e in trail.entries)
@@ -154,6 +154,13 @@ def _findings(trail: Trail) -> list[str]:
     findings.extend(_missing(trail.final.evaluation, good))
     findings.extend(_chain(good))
     return findings
+
+
+def one_line(text: str) -> str:
+    """A multi-line replay message (a head line, then ``  - item`` lines) as one line."""
+    head, *items = text.splitlines()
+    rest = "; ".join(item.strip().removeprefix("- ") for item in items if item.strip())
+    return f"{head} {rest}" if rest else head
 
 
 def _missing(final: Evaluation, good: tuple[Entry, ...]) -> list[str]:

@@ -403,3 +403,11 @@ def test_emergency_overrides_are_listed_in_red(
         f"- 🔴 the gate of post-deploy-watch opened only by an emergency override ({last.path})"
     ) in markdown
     assert "EMERGENCY OVERRIDE by alice" in render_html(dossier, None)
+
+
+def test_a_replay_message_becomes_one_finding_line() -> None:
+    from sopgate.audit import one_line
+
+    text = "r.json: replay does not confirm the recorded decision:\n  - a\n  - b"
+    assert one_line(text) == "r.json: replay does not confirm the recorded decision: a; b"
+    assert one_line("r.json: not a sopgate report") == "r.json: not a sopgate report"
