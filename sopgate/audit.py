@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from sopgate.errors import SopgateError, UsageError
 from sopgate.evaluate import Evaluation
 from sopgate.report import REPORT_JSON, load_record, replay
 from sopgate.sop.plan import Plan
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,11 @@ class Entry:
         facts = self.data.get("facts")
         value = facts.get("observed_at") if isinstance(facts, dict) else None
         try:
-            return datetime.fromisoformat(str(value))
+            moment = datetime.fromisoformat(str(value))
         except ValueError:
             return None
+        # A time without a zone cannot be ordered against the others: treat it as unknown.
+        return moment if moment.tzinfo is not None else None
 
     @property
     def when(self) -> str:
@@ -116,7 +120,7 @@ def gather(paths: list[str], *, key: str | None = None) -> Trail:
             entries.append(Entry(path, data, evaluation, None))
         except SopgateError as exc:
             entries.append(Entry(path, data, None, str(exc)))
-    entries.sort(key=lambda e: (e.observed_at is None, e.observed_at or datetime.min, str(e.path)))
+    entries.sort(key=lambda e: (e.observed_at is None, e.observed_at or _EPOCH, str(e.path)))
     commits = Counter(e.commit for e in entries if e.commit)
     commit = commits.most_common(1)[0][0] if commits else None
     good = [e for e in entries if e.evaluation is not None and e.commit == commit]

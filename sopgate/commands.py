@@ -253,12 +253,15 @@ def _signing_key(options: CheckOptions) -> PrivateKey | None:
 
 
 def _write_report(evaluation: Evaluation, options: CheckOptions, key: PrivateKey | None) -> None:
+    from sopgate.attest import ATTESTATION_JSON
     from sopgate.report import REPORT_JSON, REPORT_MD, write_report
 
     assert options.report_dir is not None
     if options.dry_run:
         click.echo(
-            f"dry run: would write {REPORT_JSON} and {REPORT_MD} to {options.report_dir}", err=True
+            f"dry run: would write {REPORT_JSON}, {REPORT_MD} and {ATTESTATION_JSON}"
+            f"{' (and its signed envelope)' if key else ''} to {options.report_dir}",
+            err=True,
         )
         return
     for path in write_report(evaluation, options.report_dir, sign_key=key):

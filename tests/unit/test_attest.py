@@ -267,3 +267,30 @@ def test_sign_key_needs_a_report_dir_and_a_pem_key(
     bad.write_text("not a key")
     assert check(capsys, tmp_path / "r", "go-no-go", "--sign-key", str(bad)) == 2
     assert not (tmp_path / "r").exists()
+
+
+def test_a_dry_run_signs_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    secret, _public = keys(tmp_path)
+    folder = tmp_path / "r"
+    code, _out, err = run(
+        capsys,
+        "check",
+        "go-no-go",
+        "--sop",
+        SOP,
+        "--facts",
+        GREEN,
+        "--report-dir",
+        str(folder),
+        "--sign-key",
+        str(secret),
+        "--dry-run",
+    )
+    assert code == 0
+    assert (
+        "dry run: would write sopgate-report.json, sopgate-report.md and "
+        f"sopgate-attestation.json (and its signed envelope) to {folder}"
+    ) in err
+    assert not folder.exists()

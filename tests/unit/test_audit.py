@@ -411,3 +411,17 @@ def test_a_replay_message_becomes_one_finding_line() -> None:
     text = "r.json: replay does not confirm the recorded decision:\n  - a\n  - b"
     assert one_line(text) == "r.json: replay does not confirm the recorded decision: a; b"
     assert one_line("r.json: not a sopgate report") == "r.json: not a sopgate report"
+
+
+def test_a_record_with_a_time_without_zone_is_named_not_a_crash(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = deployment(capsys, tmp_path / "a")
+    path = records["build"]
+    data = json.loads(path.read_text())
+    data["facts"]["observed_at"] = "2026-11-26T08:00:00"
+    path.write_text(json.dumps(data))
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    assert f"  - {path}: the record has no valid observed_at\n" in err
+    assert f"  - record does not replay: {path}: " in err
