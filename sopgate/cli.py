@@ -17,6 +17,7 @@ import click
 
 from sopgate import __version__
 from sopgate.errors import SopgateError
+from sopgate.output import say
 
 SOP_HELP = "SOP file [env SOPGATE_SOP; default .sopgate.yml]"
 FORMATS = ["text", "markdown", "json", "junit"]
@@ -128,8 +129,18 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
     help="Re-gather the facts until the gate opens, a "
     "terminal state is reached, or --timeout passes.",
 )
-@click.option("--timeout", type=Duration(), default="2h", show_default=True)
-@click.option("--interval", type=Duration(), default="30s", show_default=True)
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default=None,
+    help="With --wait: give up (gate closed) after this long  [default: 2h]",
+)
+@click.option(
+    "--interval",
+    type=Duration(),
+    default=None,
+    help="With --wait: look again this often, at least 5s  [default: 30s]",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--report-dir",
@@ -150,8 +161,8 @@ def check(
     token_env: str | None,
     dry_run: bool,
     wait: bool,
-    timeout: float,
-    interval: float,
+    timeout: float | None,
+    interval: float | None,
     fmt: str,
     report_dir: str | None,
     sign_key: str | None,
@@ -163,6 +174,18 @@ def check(
     """
     from sopgate import commands
 
+    if not wait and (timeout is not None or interval is not None):
+        raise click.UsageError("--timeout and --interval only apply with --wait")
+    if interval is not None and interval < 5:
+        raise click.BadParameter(
+            "must be at least 5s (each look costs API requests)", param_hint="--interval"
+        )
+    if timeout is not None and timeout <= 0:
+        raise click.BadParameter("must be longer than 0s", param_hint="--timeout")
+    if report_dir is not None and os.path.exists(report_dir) and not os.path.isdir(report_dir):
+        raise click.BadParameter(
+            f"{report_dir} exists and is not a directory", param_hint="--report-dir"
+        )
     options = commands.CheckOptions(
         step=step,
         sop_path=sop_path,
@@ -171,8 +194,8 @@ def check(
         token_env=token_env,
         dry_run=dry_run,
         wait=wait,
-        timeout=timeout,
-        interval=interval,
+        timeout=7200.0 if timeout is None else timeout,
+        interval=30.0 if interval is None else interval,
         fmt=fmt,
         report_dir=report_dir,
         sign_key=sign_key,
@@ -199,6 +222,41 @@ def status(
         fmt=fmt,
     )
     raise SystemExit(commands.status(options))
+
+
+@cli.command()
+@sop_option
+@click.option(
+    "--platform",
+    type=click.Choice(["auto", "github", "gitlab"]),
+    default="auto",
+    show_default=True,
+    help="The platform whose change to sync.",
+)
+@click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")
+@click.option("--dry-run", is_flag=True, help="Post and re-run nothing; print what would be done.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+def sync(sop_path: str, platform: str, token_env: str | None, dry_run: bool, fmt: str) -> None:
+    """Refresh the summary and statuses; re-run gates that can now open.
+
+    \b
+    Runs on events that change the facts but must not deploy: reviews, /sop comments,
+    finished checks (GitHub), a scheduled or triggered pipeline (GitLab). Evaluates the
+    change's head with no initiator, sets one commit status sopgate/STEP per step, updates
+    the sticky summary, and re-runs each failed gate run whose gate is now open. Exit 0,
+    or 3 when the platform could not be asked.
+    """
+    from sopgate import commands
+
+    options = commands.CheckOptions(
+        step=None,
+        sop_path=sop_path,
+        platform=platform,
+        token_env=token_env,
+        dry_run=dry_run,
+        fmt=fmt,
+    )
+    raise SystemExit(commands.sync(options))
 
 
 @cli.command()
@@ -287,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="sopgate", standalone_mode=False)
     except SopgateError as exc:
-        click.echo(redact(exc.diagnostics()), err=True)
+        say(redact(exc.diagnostics()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -7,18 +7,19 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sopgate.errors import UsageError
+from sopgate.errors import PlatformError, UsageError
+from sopgate.output import annotation, machine, say
 from sopgate.sop.load import LoadedSop, read_sop
 
 if TYPE_CHECKING:
     from sopgate.attest import PrivateKey
     from sopgate.evaluate import Evaluation, Proposed
     from sopgate.facts import Facts
-    from sopgate.platforms import Adapter
+    from sopgate.platforms import Adapter, Gathered
     from sopgate.sop.plan import Plan
 
 TERMINAL = ("rejected", "failed")
@@ -26,14 +27,14 @@ TERMINAL = ("rejected", "failed")
 
 def _warn(loaded: LoadedSop) -> None:
     for warning in loaded.warnings:
-        click.echo(str(warning), err=True)
+        say(str(warning), err=True)
 
 
 def validate(sop_path: str) -> None:
     loaded = read_sop(sop_path)
     _warn(loaded)
     steps = len(loaded.sop.steps)
-    click.echo(
+    say(
         f"{sop_path}: valid SOP '{loaded.sop.name}' ({steps} steps, "
         f"{len(loaded.warnings)} warnings)"
     )
@@ -45,7 +46,7 @@ def plan(sop_path: str) -> None:
 
     loaded = read_sop(sop_path)
     _warn(loaded)
-    click.echo(describe_plan(build_plan(loaded.sop)), nl=False)
+    say(describe_plan(build_plan(loaded.sop)), nl=False)
 
 
 def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
@@ -64,7 +65,7 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
         evaluation = evaluate(loaded, read_facts(facts_path))
         the_plan, results = evaluation.plan, evaluation.by_key
     draw = mermaid_for_plan if fmt == "mermaid" else dot_for_plan
-    click.echo(draw(the_plan, results), nl=False)
+    say(draw(the_plan, results), nl=False)
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,12 @@ class CheckOptions:
 class Source:
     """Where facts come from: a file (re-read on every poll) or a platform adapter."""
 
-    def __init__(self, options: CheckOptions) -> None:
+    def __init__(self, options: CheckOptions, adapter: Adapter | None = None) -> None:
         self.options = options
         if options.facts_path and options.platform:
             raise UsageError("use either --facts FILE or --platform, not both")
-        self.adapter: Adapter | None = None
-        if not options.facts_path:
+        self.adapter: Adapter | None = adapter
+        if adapter is None and not options.facts_path:
             from sopgate.platforms import get_adapter
 
             self.adapter = get_adapter(options.platform or "auto", token_env=options.token_env)
@@ -105,7 +106,7 @@ class Source:
             return read_sop(self.options.sop_path), read_facts(self.options.facts_path), None
         from sopgate.sop.load import parse_sop
 
-        gathered = self.adapter.gather(sop_path=self.options.sop_path)
+        gathered = gather_within(self.adapter, self.options.sop_path, gather_deadline())
         facts = gathered.facts
         if gathered.proposed_sop_text is not None:
             # Trust: the change edits (or adds) the SOP; its owners must approve the change.
@@ -115,6 +116,61 @@ class Source:
         else:
             loaded = read_sop(self.options.sop_path)
         return loaded, facts, gathered.proposed_sop_text
+
+
+#: Seconds a whole gather may take when SOPGATE_DEADLINE does not say.
+DEFAULT_GATHER_SECONDS = 120.0
+
+
+def gather_deadline(env: dict[str, str] | None = None) -> float:
+    """The overall deadline of one gather: ``SOPGATE_DEADLINE`` seconds (default 120)."""
+    env = dict(os.environ) if env is None else env
+    text = env.get("SOPGATE_DEADLINE", "").strip()
+    if not text:
+        return DEFAULT_GATHER_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 3600:
+        raise UsageError(
+            f"SOPGATE_DEADLINE must be a number of seconds from 1 to 3600, got {text!r}"
+        )
+    return seconds
+
+
+def gather_within(
+    adapter: Adapter, sop_path: str, seconds: float, *, slack: float = 5.0
+) -> Gathered:
+    """``adapter.gather`` under an overall deadline that no answer can stretch.
+
+    The adapters bound each request and their retries themselves; this watchdog is the last
+    line: whatever hangs (a dripped body, a library that retries on its own), the gate gives
+    up after ``seconds`` (plus a little slack for the adapter's own, clearer message) and
+    stays closed (exit 3). The gathering thread is abandoned as a daemon.
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["gathered"] = adapter.gather(sop_path=sop_path)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="sopgate-gather", daemon=True)
+    worker.start()
+    worker.join(seconds + slack)
+    if worker.is_alive():
+        raise PlatformError(
+            f"{adapter.name} did not finish answering within {seconds:g} s "
+            "(SOPGATE_DEADLINE): the gate stays closed"
+        )
+    if "error" in box:
+        raise box["error"]
+    gathered: Gathered = box["gathered"]
+    return gathered
 
 
 def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
@@ -176,7 +232,9 @@ def _show(evaluation: Evaluation, fmt: str) -> None:
     from sopgate.render import render
 
     color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render(fmt, evaluation, color=color), nl=False)
+    text = render(fmt, evaluation, color=color)
+    # colour codes are sopgate's own; everything else is cleaned like any other line
+    click.echo(text if color else machine(text, fmt), nl=False)
 
 
 def status(options: CheckOptions) -> int:
@@ -205,7 +263,7 @@ def check(
             if remaining <= 0:
                 break
             target = evaluation.by_key[evaluation.target or ""]
-            click.echo(
+            say(
                 f"waiting for {target.key} ({target.state}); next look in "
                 f"{min(options.interval, remaining):.0f}s",
                 err=True,
@@ -218,7 +276,7 @@ def check(
         _write_report(evaluation, options, key)
     if options.wait and not _settled(evaluation):
         result = evaluation.by_key[evaluation.target or ""]
-        click.echo(
+        say(
             f"timed out after {options.timeout:.0f}s; {result.key} is still "
             f"{result.state}: {'; '.join(result.reasons)}",
             err=True,
@@ -236,9 +294,12 @@ def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> N
     the runner reads them, unless stdout carries a machine format."""
     if source.adapter is None:
         return
-    machine = options.fmt in ("json", "junit")
+    machine_output = options.fmt in ("json", "junit")
     for line in source.adapter.publish(evaluation, dry_run=options.dry_run):
-        click.echo(line, err=machine or not line.startswith("::"))
+        if line.startswith("::") and not machine_output:
+            annotation(line)
+        else:
+            say(line, err=True)
 
 
 def _signing_key(options: CheckOptions) -> PrivateKey | None:
@@ -258,14 +319,14 @@ def _write_report(evaluation: Evaluation, options: CheckOptions, key: PrivateKey
 
     assert options.report_dir is not None
     if options.dry_run:
-        click.echo(
+        say(
             f"dry run: would write {REPORT_JSON}, {REPORT_MD} and {ATTESTATION_JSON}"
             f"{' (and its signed envelope)' if key else ''} to {options.report_dir}",
             err=True,
         )
         return
     for path in write_report(evaluation, options.report_dir, sign_key=key):
-        click.echo(f"wrote {path}", err=True)
+        say(f"wrote {path}", err=True)
 
 
 def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | None) -> None:
@@ -280,6 +341,25 @@ def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | 
     text = dump_facts(gathered.facts, as_json=as_json)
     if output:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        say(f"wrote {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(machine(text, "json") if as_json else machine(text, "text"), nl=False)
+
+
+def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
+    """Refresh the summary and statuses of the change's head and re-run the gate runs whose
+    gate is now open (see :mod:`sopgate.sync`). Exit 0 unless the platform could not be
+    asked (3) or the input is bad (2); a closed gate is not a failure of a sync run."""
+    from sopgate.sync import SyncAdapter, run_sync
+
+    source = Source(options, adapter)
+    syncing = source.adapter
+    if syncing is None or not isinstance(syncing, SyncAdapter):
+        raise UsageError("sopgate sync needs a platform (--platform github|gitlab), not --facts")
+    loaded, facts, _proposed_text = source.gather()
+    _warn(loaded)
+    evaluation, lines = run_sync(loaded, facts, syncing, dry_run=options.dry_run)
+    for line in lines:
+        say(line, err=True)
+    _show(evaluation, options.fmt)
+    return 0

@@ -400,8 +400,8 @@ class _Judge:
         if self.files is None:
             waiting.append("which evidence files exist at the commit is unknown")
             return
-        for pattern in step.evidence:
-            path = node.expand(pattern)
+        for rule in step.evidence:
+            path = node.expand(rule.path)
             if not self._files.matching(path, paths=True):
                 waiting.append(f"needs evidence {path} at the commit (owner {step.owner})")
 

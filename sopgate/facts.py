@@ -20,16 +20,21 @@ from pydantic import (
     ValidationError,
 )
 
-from sopgate.errors import InputError
+from sopgate.errors import Diagnostic, InputError
 from sopgate.sop import issues
 from sopgate.yamlsrc import load, read_text
 
 MAX_FACTS_BYTES = 64 * 1024 * 1024
+#: YAML facts are read with position tracking, which costs far more memory per byte than
+#: JSON: a larger snapshot must be written as JSON.
+MAX_YAML_FACTS_BYTES = 16 * 1024 * 1024
+#: Up to this size an invalid JSON snapshot is re-read with positions for its error lines.
+_POSITIONS_BYTES = 2 * 1024 * 1024
 
 Platform = Literal["github", "gitlab", "local"]
 CheckState = Literal["success", "failure", "pending", "skipped", "cancelled"]
 ApprovalState = Literal["approved", "rejected", "dismissed"]
-Source = Literal["review", "signoff", "deployment"]
+Source = Literal["review", "signoff", "deployment", "emergency"]
 Sha = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
 Name = Annotated[str, StringConstraints(min_length=1)]
 
@@ -52,11 +57,31 @@ class Model(BaseModel):
 
 
 class Change(Model):
-    """The pull/merge request being deployed."""
+    """The pull/merge request being deployed.
+
+    ``pushed_at`` is when the deployed head was pushed to the change. Absent (an older facts
+    file) means sign-off freshness is judged by the needs rule only; ``null`` means the
+    platform could not tell, and then no ``fresh`` sign-off counts.
+    """
 
     id: StrictInt | Name | None = None
     author: Name | None = None
     url: str | None = None
+    pushed_at: Timestamp | None = None
+
+    @property
+    def push_unknown(self) -> bool:
+        """True when the platform wrote ``pushed_at: null`` (unknown, never favourable)."""
+        return self.pushed_at is None and "pushed_at" in self.model_fields_set
+
+
+class Commit(Model):
+    """One commit of the change; logins are null when the platform cannot map them."""
+
+    sha: Sha | None = None
+    author: Name | None = None
+    committer: Name | None = None
+    at: Timestamp | None = None
 
 
 class Approval(Model):
@@ -100,14 +125,29 @@ class Facts(Model):
     groups: dict[str, tuple[str, ...] | None] = {}
     notes: tuple[str, ...] = ()
     sop_changed: StrictBool = False  # the change edits the SOP file: its owners must approve
+    #: The change's commits; absent = none known, null = unknown (contributor rules count
+    #: nobody).
+    commits: tuple[Commit, ...] | None = ()
+    #: Who re-ran the deployment run (GitHub ``GITHUB_TRIGGERING_ACTOR``), excluded as the
+    #: initiator is.
+    rerun_by: Name | None = None
+    #: Parsed content of evidence documents read for ``require``: PATH -> JSON value; a path
+    #: absent here, or null, is unknown.
+    documents: dict[str, Any] = {}
 
     @property
     def ci_app(self) -> str:
         return CI_APP[self.platform]
 
     def to_data(self) -> dict[str, Any]:
-        """Plain JSON-ready data, the same shape as a facts file."""
-        return self.model_dump(mode="json", exclude_none=False)
+        """Plain JSON-ready data, the same shape as a facts file.
+
+        ``change.pushed_at`` is written only when it was given (absent and null differ).
+        """
+        data = self.model_dump(mode="json", exclude_none=False)
+        if self.change is not None and "pushed_at" not in self.change.model_fields_set:
+            del data["change"]["pushed_at"]
+        return data
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: equal snapshots have equal digests."""
@@ -123,41 +163,64 @@ def dump_facts(facts: Facts, *, as_json: bool) -> str:
 
 
 def read_facts(path: str) -> Facts:
-    """Read a facts file (YAML or JSON); bad input raises :class:`InputError` (exit 2)."""
-    text = read_text(path, max_bytes=MAX_FACTS_BYTES, what="facts", missing="no such facts file")
-    return parse_facts(text, path=path)
+    """Read a facts file (YAML or JSON); bad input raises :class:`InputError` (exit 2).
+
+    A ``.json`` file is parsed as JSON only: a malformed one is an error, never a reason to
+    try the (slower, hungrier) YAML path.
+    """
+    as_json = path.lower().endswith(".json")
+    limit = MAX_FACTS_BYTES if as_json else MAX_YAML_FACTS_BYTES
+    text = read_text(path, max_bytes=limit, what="facts", missing="no such facts file")
+    return parse_facts(text, path=path, as_json=as_json)
 
 
-def parse_facts(text: str, *, path: str) -> Facts:
-    if text.lstrip().startswith("{"):
-        fast = _fast_json(text)
-        if fast is not None:
-            return fast
+def parse_facts(text: str, *, path: str, as_json: bool | None = None) -> Facts:
+    """Facts from ``text``: JSON when ``as_json`` (or, when None, when it starts with ``{``
+    and parses as JSON), else YAML."""
+    if as_json or (as_json is None and text.lstrip().startswith("{")):
+        try:
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+        except ValueError as exc:
+            if as_json:
+                raise InputError([_json_error(exc, path)]) from None
+        else:
+            try:
+                if not isinstance(data, dict):
+                    raise InputError([Diagnostic(1, 1, _NOT_MAPPING + issues.describe(data), path)])
+                return Facts.model_validate_json(text)
+            except ValidationError as exc:
+                if len(text) > _POSITIONS_BYTES:
+                    raise InputError(_json_diagnostics(exc, path)) from None
+                # small enough: fall through to the YAML path for exact positions
+    if len(text) > MAX_YAML_FACTS_BYTES:
+        raise InputError(
+            [Diagnostic(1, 1, "YAML facts over 16 MiB are not read: write them as JSON", path)]
+        )
     doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts")
     if not isinstance(doc.data, dict):
-        raise InputError(
-            [
-                doc.error(
-                    (),
-                    "a facts file must be a mapping starting with "
-                    f"'facts: 1', got {issues.describe(doc.data)}",
-                )
-            ]
-        )
+        raise InputError([doc.error((), _NOT_MAPPING + issues.describe(doc.data))])
     try:
         return Facts.model_validate(doc.data)
     except ValidationError as exc:
         raise InputError(issues.diagnostics(exc, doc, Facts)) from None
 
 
-def _fast_json(text: str) -> Facts | None:
-    """Valid JSON snapshots skip the position-tracking YAML path; anything odd falls back
-    to it so that errors still get their line and column."""
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-        return Facts.model_validate_json(text) if isinstance(data, dict) else None
-    except (ValueError, ValidationError):
-        return None
+_NOT_MAPPING = "a facts file must be a mapping starting with 'facts: 1', got "
+
+
+def _json_error(exc: ValueError, path: str) -> Diagnostic:
+    if isinstance(exc, json.JSONDecodeError):
+        return Diagnostic(exc.lineno, exc.colno, f"invalid JSON: {exc.msg}", path)
+    return Diagnostic(1, 1, f"invalid JSON: {exc}", path)
+
+
+def _json_diagnostics(exc: ValidationError, path: str) -> list[Diagnostic]:
+    """Errors of a large JSON snapshot, located by their path in the document."""
+    found = []
+    for error in exc.errors()[:50]:
+        where = ".".join(str(part) for part in error["loc"]) or "(top)"
+        found.append(Diagnostic(1, 1, f"{where}: {error['msg']}", path))
+    return found
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def describe_gate(node: Node) -> list[str]:
             + ", ".join(node.expand(c.name) + (f" ({c.app})" if c.app else "") for c in step.checks)
         )
     if step.evidence:
-        lines.append("evidence: " + ", ".join(node.expand(e) for e in step.evidence))
+        lines.append("evidence: " + ", ".join(node.expand(e.path) for e in step.evidence))
     if step.window:
         lines.append(f"window: {describe_window(step.window)}")
     if step.environment:

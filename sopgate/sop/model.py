@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,6 +23,18 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Text = Annotated[str, StringConstraints(min_length=1)]
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID)]
 Clock = Annotated[str, StringConstraints(pattern=HHMM)]
+DURATION = r"^([0-9]+[wdhms])+$"
+Duration = Annotated[str, StringConstraints(pattern=DURATION)]
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+#: What an emergency override may skip; never needs, a failure or a rejection.
+Bypass = Literal["window", "freeze", "approvals", "checks"]
+
+
+def parse_duration(text: str) -> timedelta:
+    """``24h``, ``7d``, ``1d12h``, ``90m``, ``2w`` -> a timedelta (validated by ``Duration``)."""
+    return timedelta(
+        seconds=sum(int(n) * _UNITS[u] for n, u in re.findall(r"([0-9]+)([wdhms])", text))
+    )
 
 
 def _named(value: Any) -> Any:
@@ -30,8 +42,29 @@ def _named(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+def _region(value: Any) -> Any:
+    """A plain string in ``scope.regions`` is shorthand for ``{id: STRING}``."""
+    return {"id": value} if isinstance(value, str) else value
+
+
+def _path(value: Any) -> Any:
+    """A plain string in ``evidence`` is shorthand for ``{path: STRING}``."""
+    return {"path": value} if isinstance(value, str) else value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Region(Model):
+    """A region of the scope: an id (``eu-west``), a display name and its time zone."""
+
+    id: Text
+    name: Text | None = None
+    timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
+
+
+RegionEntry = Annotated[Region, BeforeValidator(_region, json_schema_input_type=str | Region)]
 
 
 class Scope(Model):
@@ -39,7 +72,7 @@ class Scope(Model):
 
     system: Text
     environments: tuple[Text, ...] = ()
-    regions: tuple[Text, ...] = ()
+    regions: tuple[RegionEntry, ...] = ()
 
 
 class Review(Model):
@@ -61,7 +94,17 @@ class ApprovalRule(Model):
     count: StrictInt = Field(default=1, ge=1, le=1000)
     source: Literal["review", "signoff", "deployment"] = "review"
     allow_author: StrictBool = False
+    allow_contributor: StrictBool = Field(
+        default=False, description="Let people who authored or committed the change count."
+    )
     fresh: StrictBool = True
+    max_age: Duration | None = Field(
+        default=None, description="An approval older than this (24h, 7d) does not count."
+    )
+    after: Literal["needs", "any"] = Field(
+        default="needs",
+        description="needs: a sign-off counts only after every needed step is done; any: always.",
+    )
 
 
 class CheckRule(Model):
@@ -75,13 +118,31 @@ class CheckRule(Model):
 CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type=str | CheckRule)]
 
 
+class EvidenceRule(Model):
+    path: Text = Field(description="Repository path or glob that must exist at the commit.")
+    require: dict[Text, Text] = Field(
+        default_factory=dict,
+        description='JMESPath query -> "OP VALUE" (>= > <= < == !=), e.g. ">= 0.82".',
+    )
+
+
+EvidenceEntry = Annotated[
+    EvidenceRule, BeforeValidator(_path, json_schema_input_type=str | EvidenceRule)
+]
+
+
 class Window(Model):
     """When a step may run; start-inclusive, end-exclusive, may cross midnight."""
 
     days: tuple[Day, ...] = DAYS
     start: Clock = "00:00"
     end: Clock | None = Field(default=None, description="Omitted: until the end of the day.")
-    timezone: Text = "UTC"
+    timezone: Text = Field(
+        default="UTC", description="IANA name, or 'region' for the instance's region time zone."
+    )
+
+
+Wave = tuple[Text, ...]
 
 
 class Step(Model):
@@ -96,11 +157,16 @@ class Step(Model):
     jobs: tuple[Text, ...] = ()
     environment: Text | None = None
     for_each: Literal["region"] | None = None
-    rollout: Literal["sequential", "parallel"] | None = None
+    rollout: Literal["sequential", "parallel"] | tuple[Wave, ...] | None = Field(
+        default=None, description="parallel (default), sequential, or a list of waves of regions."
+    )
+    run_by: tuple[Text, ...] = Field(
+        default=(), description="Roles, one of which the person starting the step must hold."
+    )
     approvals: tuple[ApprovalRule, ...] = ()
     separate_from: tuple[Text, ...] = ()
     checks: tuple[CheckEntry, ...] = ()
-    evidence: tuple[Text, ...] = ()
+    evidence: tuple[EvidenceEntry, ...] = ()
     window: Window | None = None
     rollback: Text | None = None
 
@@ -114,6 +180,20 @@ class Freeze(Model):
     to: date
     reason: str | None = None
     timezone: Text = "UTC"
+    environments: tuple[Text, ...] = Field(
+        default=(), description="Only steps with these environments (default: every one)."
+    )
+    regions: tuple[Text, ...] = Field(
+        default=(), description="Only region instances of these regions (default: every one)."
+    )
+
+
+class Emergency(Model):
+    """Break-glass: holders of ``role`` may override a gate with ``/sop emergency STEP why``."""
+
+    role: Text
+    count: StrictInt = Field(default=1, ge=1, le=1000)
+    bypass: tuple[Bypass, ...] = ("window", "freeze")
 
 
 class Sop(Model):
@@ -133,10 +213,16 @@ class Sop(Model):
     roles: dict[Annotated[str, StringConstraints(min_length=1)], Role] = Field(min_length=1)
     steps: tuple[Step, ...] = Field(min_length=1)
     freezes: tuple[Freeze, ...] = ()
+    emergency: Emergency | None = None
 
     @property
     def regions(self) -> tuple[str, ...]:
-        return self.scope.regions if self.scope else ()
+        """Region ids in scope order."""
+        return tuple(r.id for r in self.scope.regions) if self.scope else ()
+
+    @property
+    def region_objects(self) -> dict[str, Region]:
+        return {r.id: r for r in self.scope.regions} if self.scope else {}
 
     @property
     def environments(self) -> tuple[str, ...]:

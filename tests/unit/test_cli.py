@@ -158,7 +158,7 @@ def test_invalid_sop_exits_2_with_locations(
         f"{bad}:6:12: unknown role 'b' in owner of step 's'; roles: a",
         f"{bad}:7:5: unknown key 'aprovals' in steps[0] (did you mean 'approvals'?); allowed: "
         "id, name, description, owner, type, needs, jobs, environment, for_each, rollout, "
-        "approvals, separate_from, checks, evidence, window, rollback",
+        "run_by, approvals, separate_from, checks, evidence, window, rollback",
         "2 errors",
     ]
     assert out == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,8 @@ def errors(text: str, path: str = "f.yml") -> list[str]:
             "unknown key",
             GOOD + "extra: 1\n",
             "f.yml:9:1: unknown key 'extra'; allowed: facts, platform, repository, commit, "
-            "change, initiator, observed_at, approvals, checks, files, groups, notes, sop_changed",
+            "change, initiator, observed_at, approvals, checks, files, groups, notes, sop_changed, "
+            "commits, rerun_by, documents",
         ),
         (
             "unknown key in an entry",
@@ -133,3 +135,43 @@ def test_unknown_values_are_kept_as_unknown() -> None:
     assert snapshot.files is None
     assert snapshot.groups == {"acme/sre": None}
     assert parse_facts(dump_facts(snapshot, as_json=True), path="x") == snapshot
+
+
+def test_a_json_file_is_read_as_json_only(tmp_path: Path) -> None:
+    """A malformed .json file is a JSON error at its place, not a trip through YAML."""
+    path = tmp_path / "facts.json"
+    path.write_text('{"facts": 1,\n "platform": "local",\n "commit": }\n')
+    with pytest.raises(InputError) as caught:
+        read_facts(str(path))
+    assert [str(d) for d in caught.value.items] == [f"{path}:3:12: invalid JSON: Expecting value"]
+
+
+def test_a_large_json_file_with_a_bad_key_fails_fast(tmp_path: Path) -> None:
+    """60 MB of JSON with one unknown key used to fall back to YAML (41 s, over 3 GB)."""
+    import time
+
+    data = json.loads(json.dumps(parse_facts(GOOD, path="f.yml").to_data()))
+    data["checks"] = [
+        {"name": f"check-{i}", "app": "github-actions", "state": "success"} for i in range(40_000)
+    ]
+    data["bogus"] = True
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(data))
+    assert path.stat().st_size > 2 * 1024 * 1024
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        read_facts(str(path))
+    assert [str(d) for d in caught.value.items] == [
+        f"{path}:1:1: bogus: Extra inputs are not permitted"
+    ]
+    assert time.monotonic() - started < 20  # generous: the YAML path took minutes
+
+
+def test_yaml_facts_over_the_yaml_cap_are_refused_before_parsing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.yml"
+    path.write_text(GOOD + "notes:\n" + "  - x\n" * (3 * 1024 * 1024))
+    with pytest.raises(InputError) as caught:
+        read_facts(str(path))
+    assert "facts" in str(caught.value) and "16 MiB" in str(caught.value)

@@ -66,14 +66,14 @@ def errors(text: str) -> list[str]:
             "unknown top-level key",
             BASE + "stepz: []\n",
             "s.yml:9:1: unknown key 'stepz' (did you mean 'steps'?); allowed: sopgate, name, "
-            "description, scope, owners, review, roles, steps, freezes",
+            "description, scope, owners, review, roles, steps, freezes, emergency",
         ),
         (
             "typo in a step",
             BASE + "    aprovals: []\n",
             "s.yml:9:5: unknown key 'aprovals' in steps[0] (did you mean 'approvals'?); allowed: "
             "id, name, description, owner, type, needs, jobs, environment, for_each, rollout, "
-            "approvals, separate_from, checks, evidence, window, rollback",
+            "run_by, approvals, separate_from, checks, evidence, window, rollback",
         ),
         (
             "missing required key",

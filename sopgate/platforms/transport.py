@@ -1,0 +1,158 @@
+"""What both adapters' transports share: where credentials may go, and when to give up.
+
+Trust rules (DESIGN.md, "Trust"): credentials go only to the exact origin (scheme, host,
+port) of the configured API; a pagination link or a redirect to any other origin is refused;
+every request and every gather has an overall deadline; repeated pages are detected.
+Each adapter's transport calls these helpers from the one place that sends its requests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from sopgate.errors import PlatformError
+
+if TYPE_CHECKING:
+    import requests
+
+#: Seconds a whole gather may take, all requests, retries and transfers included.
+GATHER_DEADLINE = 120.0
+#: Seconds one request may take, from sending it to the last byte of its answer.
+REQUEST_DEADLINE = 60.0
+#: Pages one listing may have; past this the listing is refused, not cut.
+MAX_PAGES = 500
+#: Bytes one answer may have.
+MAX_BODY = 32 * 1024 * 1024
+
+Origin = tuple[str, str, int]
+
+
+def origin(url: str) -> Origin:
+    """``(scheme, host, port)`` of ``url``, lowercased, with the scheme's default port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a malformed port matches no origin
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme, -1)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(url: str, base: str) -> bool:
+    """True when ``url`` has exactly the scheme, host and port of ``base``."""
+    return origin(url) == origin(base) and origin(base)[1] != ""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, name: str) -> None:
+    """Refuse an API URL that would send the token in clear text or nowhere sensible.
+
+    ``https://`` is accepted; ``http://`` only for a loopback host (a local stub) or when
+    ``SOPGATE_ALLOW_HTTP=1`` says the operator accepts clear text.
+    """
+    scheme, host, port = origin(url)
+    if not host or port < 0 or scheme not in ("http", "https"):
+        raise PlatformError(f"{name} is not a usable {platform} API URL: {url!r}")
+    if scheme == "http" and not is_loopback(host) and env.get("SOPGATE_ALLOW_HTTP") != "1":
+        raise PlatformError(
+            f"{name} is http:// ({host}): the token would travel in clear text; use https://, "
+            "or set SOPGATE_ALLOW_HTTP=1 if this is intended"
+        )
+
+
+@dataclass
+class Deadline:
+    """A point in time after which no more waiting or reading is allowed."""
+
+    seconds: float
+    what: str
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    start: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.clock()
+
+    def remaining(self) -> float:
+        return self.seconds - (self.clock() - self.start)
+
+    def check(self) -> None:
+        """Raise :class:`PlatformError` when the time is spent."""
+        if self.remaining() <= 0:
+            raise PlatformError(f"{self.what} took longer than {self.seconds:g} s: gave up")
+
+
+@dataclass
+class PageGuard:
+    """Follows one paginated listing: refuses foreign next links, repeated pages and
+    listings longer than ``max_pages``."""
+
+    base: str
+    platform: str
+    what: str
+    max_pages: int = MAX_PAGES
+    seen: set[str] = field(default_factory=set)
+
+    def visit(self, url: str) -> None:
+        """Call before requesting each page (the first one included)."""
+        if not same_origin(url, self.base):
+            raise PlatformError(
+                f"{self.platform} sent a next-page link to another host for {self.what}: "
+                f"refused ({origin(url)[0]}://{origin(url)[1]}:{origin(url)[2]} is not the API)"
+            )
+        if url in self.seen:
+            raise PlatformError(
+                f"{self.platform} sent a next-page link for {self.what} that repeats an "
+                "earlier page: refused (the listing would never end)"
+            )
+        if len(self.seen) >= self.max_pages:
+            raise PlatformError(
+                f"{self.platform} listed more than {self.max_pages} pages for {self.what}: refused"
+            )
+        self.seen.add(url)
+
+
+def read_body(
+    response: requests.Response, deadline: Deadline, *, max_bytes: int = MAX_BODY
+) -> bytes:
+    """The whole body of a response sent with ``stream=True``, read under ``deadline``.
+
+    Reads with ``read1`` (one socket read each), so a server that drips one byte at a time
+    cannot stretch a read past the deadline by more than one socket timeout. The body is
+    stored on the response (``response._content``) so that ``.json()`` and ``.text`` work.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    raw = response.raw
+    try:
+        while True:
+            deadline.check()
+            chunk = raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise PlatformError(
+                    f"{deadline.what}: the answer is larger than {max_bytes // (1024 * 1024)} MiB: "
+                    "refused"
+                )
+            chunks.append(chunk)
+    finally:
+        response.close()
+    body = b"".join(chunks)
+    response._content = body
+    return body
