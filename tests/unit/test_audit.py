@@ -92,7 +92,13 @@ DEPLOYMENT: list[tuple[str, str, dict[str, list[dict[str, Any]]]]] = [
 ]
 
 
-def facts_at(upto: int, *, observed: str | None = None, commit: str = SHA) -> dict[str, Any]:
+def facts_at(
+    upto: int,
+    *,
+    observed: str | None = None,
+    commit: str = SHA,
+    documents: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     clock, _step, _new = DEPLOYMENT[upto]
     data: dict[str, Any] = {
         "facts": 1,
@@ -107,6 +113,8 @@ def facts_at(upto: int, *, observed: str | None = None, commit: str = SHA) -> di
         "files": ["docs/model-card.md", "reports/validation/auc.json", "reports/data/p.json"],
         "groups": {"acme/sre": ["alice", "bob"], "acme/ds": ["erin"], "acme/ml-platform": ["mona"]},
     }
+    if documents is not None:
+        data["documents"] = documents
     for _clock, _step, new in DEPLOYMENT[: upto + 1]:
         for key, entries in new.items():
             data[key] = data[key] + entries
@@ -114,14 +122,19 @@ def facts_at(upto: int, *, observed: str | None = None, commit: str = SHA) -> di
 
 
 def gate(
-    capsys: pytest.CaptureFixture[str], folder: Path, upto: int, expect: int = 0, **change: Any
+    capsys: pytest.CaptureFixture[str],
+    folder: Path,
+    upto: int,
+    expect: int = 0,
+    sop: str = SOP,
+    **change: Any,
 ) -> Path:
     """One gate run: ``sopgate check STEP --facts F --report-dir D`` through the CLI."""
     step = DEPLOYMENT[upto][1]
     folder.mkdir(parents=True)
     facts = folder.parent / f"{folder.name}-facts.yml"
     facts.write_text(yaml.safe_dump(facts_at(upto, **change)))
-    code = main(["check", step, "--sop", SOP, "--facts", str(facts), "--report-dir", str(folder)])
+    code = main(["check", step, "--sop", sop, "--facts", str(facts), "--report-dir", str(folder)])
     _out, err = capsys.readouterr()
     assert code == expect, err
     return folder / "sopgate-report.json"
@@ -425,3 +438,40 @@ def test_a_record_with_a_time_without_zone_is_named_not_a_crash(
     assert code == 1
     assert f"  - {path}: the record has no valid observed_at\n" in err
     assert f"  - record does not replay: {path}: " in err
+
+
+def test_evidence_values_read_by_require_are_in_the_dossier(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sop = tmp_path / "sop.yml"
+    sop.write_text(
+        Path(SOP)
+        .read_text()
+        .replace(
+            "evidence: [docs/model-card.md, reports/validation/*.json]",
+            "evidence: [docs/model-card.md, {path: reports/validation/auc.json, require: "
+            '{"metrics.auc": ">= 0.82"}}]',
+        )
+    )
+    documents = {"reports/validation/auc.json": {"metrics": {"auc": 0.91}}}
+    for n in range(len(DEPLOYMENT)):
+        gate(capsys, tmp_path / "a" / f"r{n}", n, sop=str(sop), documents=documents)
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 0, err
+    data = json.loads((tmp_path / "d" / "dossier.json").read_text())
+    validation = next(s for s in data["sequence"] if s["key"] == "model-validation")
+    assert validation["evidence"][1] == {
+        "pattern": "reports/validation/auc.json",
+        "files": ["reports/validation/auc.json"],
+        "require": {"metrics.auc": ">= 0.82"},
+        "values": {"reports/validation/auc.json": {"metrics.auc": 0.91}},
+    }
+    assert (
+        "- evidence reports/validation/auc.json: reports/validation/auc.json; requires "
+        "metrics.auc >= 0.82; reports/validation/auc.json: metrics.auc = 0.91\n"
+    ) in (tmp_path / "d" / "dossier.md").read_text()
+    statement = json.loads((tmp_path / "a" / "r0" / "sopgate-attestation.json").read_text())
+    assert [s["name"] for s in statement["subject"]] == [
+        "acme/fraud-model",
+        "reports/validation/auc.json",
+    ]
