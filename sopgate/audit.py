@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import click
-
 from sopgate.errors import SopgateError, UsageError
 from sopgate.evaluate import Evaluation
+from sopgate.output import say
 from sopgate.report import REPORT_JSON, load_record, replay
 from sopgate.sop.plan import Plan
 
@@ -256,12 +255,12 @@ def run(paths: list[str], outdir: str, *, key: str | None = None) -> int:
     trail = gather(paths, key=key)
     written = write(build(trail), Path(outdir))
     good = len(trail.good)
-    click.echo(
+    say(
         f"audit of commit {trail.commit or 'unknown'}: {len(trail.entries)} records "
         f"({good} replay), {len(trail.findings)} findings"
     )
     for finding in trail.findings:
-        click.echo(f"  - {finding}", err=True)
+        say(f"  - {finding}", err=True)
     for path in written:
-        click.echo(f"wrote {path}", err=True)
+        say(f"wrote {path}", err=True)
     return 1 if trail.findings else 0

@@ -298,7 +298,7 @@ def replay(report: str, key: str | None) -> None:
     from sopgate.report import replay as run_replay
 
     _evaluation, message = run_replay(report, key=key)
-    click.echo(message)
+    say(message)
 
 
 @cli.command()
