@@ -164,8 +164,8 @@ def verify_envelope(envelope: Any, key: PublicKey, *, where: str) -> dict[str, A
     :class:`ReplayMismatch` (exit 1) otherwise."""
     try:
         payload_type = envelope["payloadType"]
-        payload = base64.b64decode(envelope["payload"], validate=True)
-        signatures = [base64.b64decode(s["sig"], validate=True) for s in envelope["signatures"]]
+        payload = _b64(envelope["payload"])
+        signatures = [_b64(s["sig"]) for s in envelope["signatures"]]
     except (KeyError, TypeError, binascii.Error) as exc:
         raise ReplayMismatch(f"{where}: not a DSSE envelope ({exc})") from None
     if payload_type != PAYLOAD_TYPE:
@@ -183,6 +183,14 @@ def verify_envelope(envelope: Any, key: PublicKey, *, where: str) -> dict[str, A
     if not isinstance(data, dict):
         raise ReplayMismatch(f"{where}: the signed payload is not an in-toto statement")
     return data
+
+
+def _b64(text: str) -> bytes:
+    """DSSE allows standard or URL-safe base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return base64.b64decode(text, altchars=b"-_", validate=True)
 
 
 def _verifies(key: PublicKey, signature: bytes, message: bytes) -> bool:

@@ -176,6 +176,9 @@ def check(
 
     if not wait and (timeout is not None or interval is not None):
         raise click.UsageError("--timeout and --interval only apply with --wait")
+    source = click.get_current_context().get_parameter_source("sign_key")
+    if report_dir is None and source == click.core.ParameterSource.ENVIRONMENT:
+        sign_key = None  # a key set for every job signs only where a record is written
     if interval is not None and interval < 5:
         raise click.BadParameter(
             "must be at least 5s (each look costs API requests)", param_hint="--interval"

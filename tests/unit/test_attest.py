@@ -294,3 +294,30 @@ def test_a_dry_run_signs_and_writes_nothing(
         f"sopgate-attestation.json (and its signed envelope) to {folder}"
     ) in err
     assert not folder.exists()
+
+
+def test_a_key_in_the_environment_is_ignored_without_a_report_dir(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret, _public = keys(tmp_path)
+    monkeypatch.setenv("SOPGATE_SIGNING_KEY", str(secret))
+    code, _out, err = run(capsys, "check", "go-no-go", "--sop", SOP, "--facts", GREEN)
+    assert (code, err) == (0, "")
+
+
+def test_a_url_safe_envelope_verifies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    secret, public = keys(tmp_path)
+    report = tmp_path / "r"
+    check(capsys, report, "go-no-go", "--sign-key", str(secret))
+    path = report / "sopgate-attestation.dsse.json"
+    envelope = json.loads(path.read_text())
+    payload = base64.b64decode(envelope["payload"])
+    envelope["payload"] = base64.urlsafe_b64encode(payload).decode()
+    for signature in envelope["signatures"]:
+        raw = base64.b64decode(signature["sig"])
+        signature["sig"] = base64.urlsafe_b64encode(raw).decode()
+    assert {"-", "_"} & set(envelope["payload"])  # the URL-safe alphabet is really in use
+    path.write_text(json.dumps(envelope))
+    code, out, _err = verify(capsys, report, public)
+    assert code == 0
+    assert "signature verified" in out
