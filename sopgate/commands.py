@@ -118,25 +118,12 @@ class Source:
         return loaded, facts, gathered.proposed_sop_text
 
 
-#: Seconds a whole gather may take when SOPGATE_DEADLINE does not say.
-DEFAULT_GATHER_SECONDS = 120.0
-
-
 def gather_deadline(env: dict[str, str] | None = None) -> float:
-    """The overall deadline of one gather: ``SOPGATE_DEADLINE`` seconds (default 120)."""
-    env = dict(os.environ) if env is None else env
-    text = env.get("SOPGATE_DEADLINE", "").strip()
-    if not text:
-        return DEFAULT_GATHER_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 1 <= seconds <= 3600:
-        raise UsageError(
-            f"SOPGATE_DEADLINE must be a number of seconds from 1 to 3600, got {text!r}"
-        )
-    return seconds
+    """The overall deadline of one gather: ``SOPGATE_API_TIMEOUT`` seconds (default 120),
+    the same budget the adapters' transports spend."""
+    from sopgate.platforms.transport import budget_from_env
+
+    return budget_from_env(dict(os.environ) if env is None else env)
 
 
 def gather_within(
@@ -165,7 +152,7 @@ def gather_within(
     if worker.is_alive():
         raise PlatformError(
             f"{adapter.name} did not finish answering within {seconds:g} s "
-            "(SOPGATE_DEADLINE): the gate stays closed"
+            "(SOPGATE_API_TIMEOUT): the gate stays closed"
         )
     if "error" in box:
         raise box["error"]

@@ -9,6 +9,7 @@ Each adapter's transport calls these helpers from the one place that sends its r
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,26 @@ def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, nam
             f"{name} is http:// ({host}): the token would travel in clear text; use https://, "
             "or set SOPGATE_ALLOW_HTTP=1 if this is intended"
         )
+
+
+def budget_from_env(env: Mapping[str, str]) -> float:
+    """Seconds all of one gather's (or publish's) requests may take together:
+    ``SOPGATE_API_TIMEOUT`` when set, else :data:`GATHER_DEADLINE`.
+
+    Not ``SOPGATE_TIMEOUT``: the CI template and the Action already use that name for how
+    long ``check --wait`` waits (``2h``), and both are set in the same job."""
+    text = env.get("SOPGATE_API_TIMEOUT", "").strip()
+    if not text:
+        return GATHER_DEADLINE
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise PlatformError(
+            f"SOPGATE_API_TIMEOUT={text!r} is not a number of seconds greater than 0"
+        )
+    return seconds
 
 
 @dataclass

@@ -23,23 +23,44 @@ def _actionlint() -> str:
     return found
 
 
-def _docs_workflow() -> str:
+def _docs_workflows() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "jobs:" in b]
-    assert blocks, "the README has no GitHub Actions workflow"
-    return str(blocks[0])
+    blocks = [
+        str(b)
+        for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+        if "jobs:" in b and "runs-on:" in b
+    ]
+    assert len(blocks) >= 2, "the README lacks the deploy and the sync workflow"
+    return blocks
 
 
-def test_readme_workflow_passes_actionlint() -> None:
-    result = subprocess.run(
-        [_actionlint(), "-no-color", "-"],
-        input=_docs_workflow(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_readme_workflows_pass_actionlint() -> None:
+    for workflow in _docs_workflows():
+        result = subprocess.run(
+            [_actionlint(), "-no-color", "-"],
+            input=workflow,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_deploy_jobs_never_run_on_comments_and_check_out_the_gated_commit() -> None:
+    deploy, sync = (yaml.safe_load(w) for w in _docs_workflows()[:2])
+    assert set(deploy[True]) == {"pull_request", "push", "workflow_dispatch"}  # `on:` is True
+    for name, job in deploy["jobs"].items():
+        checkouts = [s for s in job["steps"] if "actions/checkout@" in s.get("uses", "")]
+        for step in checkouts:
+            assert step["with"]["ref"] == (
+                "${{ github.event.pull_request.head.sha || github.sha }}"
+            ), name
+    assert "issue_comment" in sync[True]
+    (job,) = sync["jobs"].values()
+    assert "contains(github.event.comment.body, '/sop ')" in job["if"]
+    assert [s["with"]["command"] for s in job["steps"] if "with" in s] == ["sync"]
+    assert not any("actions/checkout@" in s.get("uses", "") for s in job["steps"])
 
 
 def test_fixture_workflow_using_the_action_passes_actionlint(tmp_path: Path) -> None:

@@ -324,27 +324,32 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     bin_dir = _bin(tmp / "bin")
     event = tmp / "event.json"
     event.write_text(json.dumps(_event(head)))
-    # act reads every action a composite uses, run or not: a stand-in for the skipped one.
+    # act reads every action a composite uses, run or not, and cannot fetch them offline: a
+    # stand-in that fails for each (setup-python is skipped; actions/cache and setup-uv are
+    # continue-on-error, so their failure exercises the fallback: no cache, pip).
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    setup_python = next(
-        s["uses"] for s in action["runs"]["steps"] if "actions/setup-python@" in s.get("uses", "")
-    )
-    standin = tmp / "setup-python"
+    external = [s["uses"] for s in action["runs"]["steps"] if "@" in s.get("uses", "")]
+    standin = tmp / "stand-in"
     standin.mkdir()
     (standin / "action.yml").write_text(
         "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n"
         "  steps:\n    - run: exit 1\n      shell: bash\n"
     )
-    # act has no artifact service here: the upload of the audit record is a no-op stand-in.
-    uses = [s.get("uses", "") for s in action["runs"]["steps"]]
-    upload_artifact = next(u for u in uses if u.startswith("actions/upload-artifact@"))
-    upload_standin = tmp / "upload-artifact"
-    upload_standin.mkdir()
-    (upload_standin / "action.yml").write_text(
-        "name: stand-in\ndescription: uploads nothing\ninputs: {name: {}, path: {}, "
-        "if-no-files-found: {}}\nruns:\n  using: composite\n"
+    # act has no artifact service offline: the upload of the audit record uploads nothing.
+    uploader = tmp / "upload-stand-in"
+    uploader.mkdir()
+    (uploader / "action.yml").write_text(
+        "name: stand-in\ndescription: uploads nothing\nruns:\n  using: composite\n"
         "  steps:\n    - run: exit 0\n      shell: bash\n"
     )
+    local_repositories = [
+        arg
+        for uses in external
+        for arg in (
+            "--local-repository",
+            f"{uses}={uploader if uses.startswith('actions/upload-artifact@') else standin}",
+        )
+    ]
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "HOME": str(tmp / "home"),
@@ -370,10 +375,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             str(tmp / "act-cache"),
             "--no-cache-server",
             "--json",
-            "--local-repository",
-            f"{setup_python}={standin}",
-            "--local-repository",
-            f"{upload_artifact}={upload_standin}",
+            *local_repositories,
             "--secret",
             f"GITHUB_TOKEN={TOKEN}",
             "--env",

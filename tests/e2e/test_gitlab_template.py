@@ -109,6 +109,8 @@ def _run(
         "SOPGATE_PYTHON": sys.executable,
         "SOPGATE_PACKAGE": str(next(work.parent.glob("sopgate-*.whl"))),
         "SOPGATE_PIP_ARGS": "--no-index --no-deps",
+        "SOPGATE_INSTALL": "true",  # the python has sopgate: install the wheel all the same
+        "SOPGATE_INSTALLER": "uv",  # uv cannot be had with --no-index: exercises the fallback
     }
     args = [
         tool,

@@ -4,6 +4,14 @@ Standard library only: ``http.server`` in a thread on 127.0.0.1. It serves canne
 ``(METHOD, path)`` (paths as sent, ``/api/v4/...``), paginates every list the way GitLab does
 (``page``/``per_page``, ``Link`` and ``X-Next-Page`` headers), records every request, and
 keeps the notes and commit statuses that clients post so tests can assert on them.
+
+Hostile modes, for the transport tests (issue 7): ``next_links`` replaces a listing's
+``Link: rel="next"`` (to another host, a lookalike port, the page itself), ``next_pages``
+replaces its ``X-Next-Page``, ``header_pages_only`` drops the ``Link`` header and keeps
+``X-Next-Page``, ``redirects`` answers a request with a 3xx to any ``Location``, ``delays``
+holds an answer back, ``drips`` sends its body one byte at a time and ``cuts`` sends only half
+of it. A second stub with a ``fallback`` answer serves as the foreign listener that records
+what would leak to it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 _NOTES = re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes(?:/(\d+))?$")
 _STATUS = re.compile(r"^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{40})$")
 _DEPLOYMENTS = re.compile(r"^/api/v4/projects/([^/]+)/deployments$")
+BOT = {"id": 1, "username": "project_7_bot", "name": "sopgate", "bot": True}
 
 
 def filtered(path: str, query: dict[str, str], items: list[Any]) -> list[Any]:
@@ -56,6 +65,14 @@ class GitLabStub:
     routes: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     latency: float = 0.0
     token: str | None = None  # when set, requests without it get 401
+    fallback: tuple[int, Any] | None = None  # the answer to a request no route matches
+    next_links: dict[str, str] = field(default_factory=dict)  # path -> Link next URL
+    next_pages: dict[str, str] = field(default_factory=dict)  # path -> X-Next-Page
+    header_pages_only: bool = False  # paginate by X-Next-Page alone, without Link
+    redirects: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
+    drips: dict[str, float] = field(default_factory=dict)  # path -> seconds between bytes
+    cuts: set[str] = field(default_factory=set)  # paths whose body stops halfway
     requests: list[Recorded] = field(default_factory=list)
     posted_statuses: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
@@ -72,6 +89,11 @@ class GitLabStub:
         split = urlsplit(raw_path)
         path, query = split.path, parse_qs(split.query)
         with self._lock:
+            if (method, path) in self.redirects:
+                status, location = self.redirects[(method, path)]
+                return status, {"message": "moved"}, {"Location": location}
+            if self.fallback is not None and (method, path) not in self.routes:
+                return *self.fallback, {}
             if method == "GET":
                 return self._get(path, query)
             match = _NOTES.match(path)
@@ -84,6 +106,8 @@ class GitLabStub:
             return status, canned, {}
 
     def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        if path == "/api/v4/user" and ("GET", path) not in self.routes:
+            return 200, BOT, {}  # the token's own user: the author of the notes it posts
         status, body = self.routes.get(("GET", path), (404, {"message": "404 Not Found"}))
         if status != 200 or not isinstance(body, list):
             return status, body, {}
@@ -100,8 +124,13 @@ class GitLabStub:
         if page < pages:
             flat = {k: v[0] for k, v in query.items()}
             link = f"{self.url}{path}?{urlencode({**flat, 'page': page + 1})}"
-            headers["Link"] = f'<{link}>; rel="next"'
+            if not self.header_pages_only:
+                headers["Link"] = f'<{link}>; rel="next"'
             headers["X-Next-Page"] = str(page + 1)
+        if path in self.next_links:
+            headers["Link"] = f'<{self.next_links[path]}>; rel="next"'
+        if path in self.next_pages:
+            headers["X-Next-Page"] = self.next_pages[path]
         return 200, body[(page - 1) * per_page : page * per_page], headers
 
     def _note(
@@ -121,7 +150,7 @@ class GitLabStub:
             "id": self._next_id,
             "type": None,
             "body": body.get("body"),
-            "author": {"id": 1, "username": "project_7_bot", "name": "sopgate"},
+            "author": dict(BOT),
             "created_at": now,
             "updated_at": now,
             "system": False,
@@ -169,8 +198,8 @@ def _handler(stub: GitLabStub) -> type[BaseHTTPRequestHandler]:
                     body,
                 )
             )
-            if stub.latency:
-                time.sleep(stub.latency)
+            if stub.latency or split.path in stub.delays:
+                time.sleep(stub.latency + stub.delays.get(split.path, 0.0))
             if stub.token is not None and self.headers.get("PRIVATE-TOKEN") != stub.token:
                 status, answer = 401, {"message": "401 Unauthorized"}
                 headers: dict[str, str] = {}
@@ -185,7 +214,21 @@ def _handler(stub: GitLabStub) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            drip = stub.drips.get(split.path)
+            try:
+                if split.path in stub.cuts:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.close_connection = True
+                    return
+                if drip is None:
+                    self.wfile.write(data)
+                    return
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(drip)
+            except OSError:
+                pass  # the client gave up: what the drip tests expect
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 
@@ -193,13 +236,13 @@ def _handler(stub: GitLabStub) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(stub: GitLabStub) -> Iterator[GitLabStub]:
-    """Run ``stub`` on a free port of 127.0.0.1 for the ``with`` block; ``stub.url`` is
-    its base (``http://127.0.0.1:PORT``)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
+def serve(stub: GitLabStub, *, port: int = 0) -> Iterator[GitLabStub]:
+    """Run ``stub`` on ``port`` (by default a free one) of 127.0.0.1 for the ``with`` block;
+    ``stub.url`` is its base (``http://127.0.0.1:PORT``)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(stub))
     server.daemon_threads = True
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield stub

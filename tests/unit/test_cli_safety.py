@@ -153,7 +153,7 @@ def test_a_hanging_gather_ends_in_exit_3() -> None:
         adapter.release.set()
     assert caught.value.exit_code == 3
     assert str(caught.value) == (
-        "github did not finish answering within 0.2 s (SOPGATE_DEADLINE): the gate stays closed"
+        "github did not finish answering within 0.2 s (SOPGATE_API_TIMEOUT): the gate stays closed"
     )
 
 
@@ -161,12 +161,11 @@ def test_a_hanging_gather_ends_in_exit_3() -> None:
     ("value", "expected"), [("", 120.0), ("30", 30.0), ("2.5", 2.5), (" 3600 ", 3600.0)]
 )
 def test_gather_deadline_from_the_environment(value: str, expected: float) -> None:
-    assert commands.gather_deadline({"SOPGATE_DEADLINE": value}) == expected
+    assert commands.gather_deadline({"SOPGATE_API_TIMEOUT": value}) == expected
+    assert commands.gather_deadline({"SOPGATE_TIMEOUT": "2h"}) == 120.0  # the --wait timeout
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "soon", "99999"])
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
 def test_gather_deadline_must_be_sane(value: str) -> None:
-    from sopgate.errors import UsageError
-
-    with pytest.raises(UsageError, match="SOPGATE_DEADLINE must be a number of seconds"):
-        commands.gather_deadline({"SOPGATE_DEADLINE": value})
+    with pytest.raises(PlatformError, match="is not a number of seconds greater than 0"):
+        commands.gather_deadline({"SOPGATE_API_TIMEOUT": value})

@@ -3,6 +3,8 @@
 Configured from GitLab CI's predefined variables (see :func:`from_env`); the token is a
 project or group access token in ``GITLAB_TOKEN``. ``CI_JOB_TOKEN`` alone is refused: a job
 token cannot read merge request approvals or notes, nor post notes or commit statuses.
+The API URL must be ``https://`` (``http://`` only for loopback, or with
+``SOPGATE_ALLOW_HTTP=1``); ``SOPGATE_API_TIMEOUT`` bounds each gather's requests in seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sopgate.facts import now_utc
 from sopgate.platforms import Gathered
 from sopgate.platforms.gitlab.client import Api, RetryPolicy
 from sopgate.platforms.gitlab.gather import Gatherer
+from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, require_safe_api_url
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
@@ -44,6 +47,7 @@ class Settings:
     job_url: str | None = None
     initiator: str | None = None
     project_dir: str | None = None
+    budget: float = GATHER_DEADLINE  # SOPGATE_API_TIMEOUT: seconds for all requests of a gather
 
 
 def _int(env: Mapping[str, str], name: str) -> int | None:
@@ -84,6 +88,9 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
     ]
     if missing:
         raise PlatformError(f"not in a GitLab CI job: {', '.join(missing)} not set")
+    require_safe_api_url(
+        server, env, platform="GitLab", name="CI_API_V4_URL" if api_v4 else "CI_SERVER_URL"
+    )
     shas = {
         name: env.get(name, "").strip()
         for name in ("CI_COMMIT_SHA", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
@@ -105,6 +112,7 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
         job_url=env.get("CI_JOB_URL") or None,
         initiator=env.get("GITLAB_USER_LOGIN") or None,
         project_dir=env.get("CI_PROJECT_DIR") or None,
+        budget=budget_from_env(env),
     )
 
 
@@ -122,7 +130,9 @@ class GitLabAdapter:
         workdir: str = ".",
     ) -> None:
         self.settings = settings
-        self.api = Api(url=settings.server_url, token=settings.token, policy=policy)
+        self.api = Api(
+            url=settings.server_url, token=settings.token, policy=policy, budget=settings.budget
+        )
         self.workdir = workdir
         self._gatherer = Gatherer(self.api, settings, clock=clock)
 
@@ -139,8 +149,10 @@ class GitLabAdapter:
         Their number does not depend on the number of steps. What GitLab will not tell
         (Free tier, hidden groups) becomes unknown (None or absent) with a line in
         ``facts.notes``; anything else raises :class:`PlatformError`. Nothing is cached
-        between calls, so ``--wait`` sees new approvals.
+        between calls, so ``--wait`` sees new approvals. Each call has its own time budget
+        for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT`` seconds, default 120).
         """
+        self.api.restart_budget()
         return self._gatherer.gather(sop_path=sop_path)
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
@@ -150,6 +162,7 @@ class GitLabAdapter:
         failures are lines too, never exceptions. ``dry_run`` writes nothing, anywhere."""
         from sopgate.platforms.gitlab.publish import Publisher
 
+        self.api.restart_budget()
         publisher = Publisher(
             self.api, self.settings, workdir=self.workdir, mr=self._gatherer.last_mr
         )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sopgate.errors import SopgateError
+from sopgate.errors import PlatformError, SopgateError
 from sopgate.platforms.gitlab.client import Api, ApiError, path_id
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
@@ -103,12 +103,30 @@ class Publisher:
         return f"MR note: added note {created.get('id')} on {where}"
 
     def _sticky(self, base: str) -> int | None:
-        """sopgate's own note: the oldest non-system note carrying the marker."""
-        for note in self.api.list(base, sort="asc", order_by="created_at"):
-            body = note.get("body")
-            if not note.get("system") and isinstance(body, str) and is_sopgate(body):
-                note_id = note.get("id")
-                return note_id if isinstance(note_id, int) else None
+        """sopgate's own note: the oldest non-system note carrying the marker whose author
+        is the token's own user. Anyone can write the marker; a note by someone else is
+        never taken (its PUT would fail, or overwrite their words)."""
+        candidates = [
+            note
+            for note in self.api.list(base, sort="asc", order_by="created_at")
+            if not note.get("system")
+            and isinstance(note.get("body"), str)
+            and is_sopgate(note["body"])
+        ]
+        if not candidates:
+            return None
+        try:
+            me = self.api.current_user()["id"]
+        except ApiError as exc:
+            raise PlatformError(
+                f"cannot tell which notes are sopgate's own ({exc}), so no note was added or "
+                "changed"
+            ) from None
+        for note in candidates:
+            author = note.get("author")
+            note_id = note.get("id")
+            if isinstance(author, dict) and author.get("id") == me and isinstance(note_id, int):
+                return note_id
         return None
 
     def _status(self, evaluation: Evaluation, dry_run: bool) -> str:

@@ -26,6 +26,8 @@ from tests.unit.platforms.gitlab.gitlab_fixtures import (
 EXAMPLE = (Path(__file__).resolve().parents[4] / "examples" / ".sopgate.yml").read_text()
 NOTES = f"{BASE}/api/v4/projects/7/merge_requests/42/notes"
 STATUS = f"{BASE}/api/v4/projects/7/statuses/{HEAD}"
+USER = f"{BASE}/api/v4/user"
+BOT = {"id": 1, "username": "project_7_bot_1a2b", "name": "sopgate", "bot": True}
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
@@ -45,8 +47,9 @@ def setup(
     return adapter, evaluate(loaded, gathered.facts, step)
 
 
-def sticky(note_id: int, body: str = f"{MARKER}\nold") -> dict[str, Any]:
-    note: dict[str, Any] = fixture("note", id=note_id, body=body)
+def sticky(note_id: int, body: str = f"{MARKER}\nold", author: Any = None) -> dict[str, Any]:
+    """A note carrying the marker, by default written by the token's own user (``BOT``)."""
+    note: dict[str, Any] = fixture("note", id=note_id, body=body, author=author or BOT)
     return note
 
 
@@ -91,6 +94,7 @@ def test_later_runs_update_the_sticky_note_in_place(tmp_path: Path) -> None:
                 sticky(8),
             ],
         )
+        rsps.add("GET", USER, json=BOT)
         rsps.add("PUT", f"{NOTES}/7", json=sticky(7))
         rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
         lines = adapter.publish(evaluation, dry_run=False)
@@ -103,17 +107,91 @@ def test_a_server_error_on_the_note_looks_again_before_posting(tmp_path: Path) -
         rsps.add("GET", NOTES, json=[])
         rsps.add("POST", NOTES, status=502)
         rsps.add("GET", NOTES, json=[sticky(9)])  # the failed POST had been applied
+        rsps.add("GET", USER, json=BOT)
         rsps.add("PUT", f"{NOTES}/9", json=sticky(9))
         rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
         lines = adapter.publish(evaluation, dry_run=False)
-        assert [c.request.method for c in rsps.calls] == ["GET", "POST", "GET", "PUT", "POST"]
+        assert [c.request.method for c in rsps.calls] == [
+            "GET",
+            "POST",
+            "GET",
+            "GET",
+            "PUT",
+            "POST",
+        ]
     assert lines[0] == "MR note: updated note 9 on !42"
+
+
+RITA = {"id": 31, "username": "rita", "name": "Rita"}
+
+
+def test_only_a_note_by_the_tokens_own_user_is_the_sticky_note(tmp_path: Path) -> None:
+    adapter, evaluation = setup(tmp_path)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, json=[sticky(5, author=RITA), sticky(7)])
+        rsps.add("GET", USER, json=BOT)
+        rsps.add("PUT", f"{NOTES}/7", json=sticky(7))
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        lines = adapter.publish(evaluation, dry_run=False)
+    assert lines[0] == "MR note: updated note 7 on !42"
+
+
+def test_another_users_note_with_the_marker_is_never_updated(tmp_path: Path) -> None:
+    adapter, evaluation = setup(tmp_path)
+    with responses.RequestsMock() as rsps:  # a PUT would fail: none registered
+        rsps.add("GET", NOTES, json=[sticky(5, author=RITA)])
+        rsps.add("GET", USER, json=BOT)
+        rsps.add("POST", NOTES, status=201, json=fixture("note", id=77))
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        lines = adapter.publish(evaluation, dry_run=False)
+    assert lines[0] == "MR note: added note 77 on !42"
+
+
+def test_without_the_tokens_user_no_note_is_touched(tmp_path: Path) -> None:
+    adapter, evaluation = setup(tmp_path)
+    with responses.RequestsMock() as rsps:  # neither PUT nor POST of a note registered
+        rsps.add("GET", NOTES, json=[sticky(5, author=RITA)])
+        rsps.add("GET", USER, status=403, json={"message": "403 Forbidden"})
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        lines = adapter.publish(evaluation, dry_run=False)
+    assert lines[0] == (
+        "MR note: not published: cannot tell which notes are sopgate's own (GitLab answered "
+        "403 to GET /user: 403 Forbidden), so no note was added or changed"
+    )
+    assert lines[1].endswith(": posted")
+
+
+def test_the_tokens_user_is_read_once(tmp_path: Path) -> None:
+    adapter, evaluation = setup(tmp_path)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, json=[sticky(7)])
+        rsps.add("GET", USER, json=BOT)
+        rsps.add("PUT", f"{NOTES}/7", json=sticky(7))
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        adapter.publish(evaluation, dry_run=False)
+        adapter.publish(evaluation, dry_run=False)
+        assert [c.request.url for c in rsps.calls].count(USER) == 1
+
+
+def test_a_status_post_answered_with_a_redirect_is_not_posted(tmp_path: Path) -> None:
+    adapter, evaluation = setup(tmp_path)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, json=[])
+        rsps.add("POST", NOTES, status=201, json=fixture("note", id=77))
+        rsps.add("POST", STATUS, status=307, headers={"Location": STATUS})
+        lines = adapter.publish(evaluation, dry_run=False)
+        assert [c.request.method for c in rsps.calls] == ["GET", "POST", "POST"]
+    assert lines[1] == (
+        f"commit status: not published: GitLab answered POST /projects/7/statuses/{HEAD} "
+        "with a redirect (307): refused, sopgate follows no redirect for a write"
+    )
 
 
 def test_an_unchanged_status_is_not_a_failure(tmp_path: Path) -> None:
     adapter, evaluation = setup(tmp_path)
     with responses.RequestsMock() as rsps:
         rsps.add("GET", NOTES, json=[sticky(7)])
+        rsps.add("GET", USER, json=BOT)
         rsps.add("PUT", f"{NOTES}/7", json=sticky(7))
         rsps.add(
             "POST",
@@ -152,8 +230,9 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     adapter, evaluation = setup(tmp_path)
     with responses.RequestsMock() as rsps:  # any POST or PUT would fail: none registered
         rsps.add("GET", NOTES, json=[sticky(7)])
+        rsps.add("GET", USER, json=BOT)
         lines = adapter.publish(evaluation, dry_run=True)
-        assert [c.request.method for c in rsps.calls] == ["GET"]
+        assert [c.request.method for c in rsps.calls] == ["GET", "GET"]
     assert lines[0].startswith("MR note: would update note 7 on !42 (")
     assert lines[1] == f"commit status: would post sopgate/staging=failed on {HEAD[:12]}"
     assert lines[2] == (
