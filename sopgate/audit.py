@@ -119,6 +119,9 @@ def gather(paths: list[str], *, key: str | None = None) -> Trail:
             entries.append(Entry(path, data, evaluation, None))
         except SopgateError as exc:
             entries.append(Entry(path, data, None, str(exc)))
+        except Exception as exc:  # a malformed artifact is a finding, not the end of the audit
+            problem = f"{path}: the record is malformed ({type(exc).__name__}: {exc})"
+            entries.append(Entry(path, data, None, problem))
     entries.sort(key=lambda e: (e.observed_at is None, e.observed_at or _EPOCH, str(e.path)))
     commits = Counter(e.commit for e in entries if e.commit)
     commit = commits.most_common(1)[0][0] if commits else None

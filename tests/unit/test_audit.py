@@ -475,3 +475,18 @@ def test_evidence_values_read_by_require_are_in_the_dossier(
         "acme/fraud-model",
         "reports/validation/auc.json",
     ]
+
+
+def test_a_malformed_record_is_a_finding_not_the_end_of_the_audit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = deployment(capsys, tmp_path / "a")
+    path = records["staging"]
+    data = json.loads(path.read_text())
+    data["steps"] = [1, 2]
+    path.write_text(json.dumps(data))
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    assert f"  - record does not replay: {path}: the record is malformed (AttributeError: " in err
+    assert "  - no record of staging" in err
+    assert (tmp_path / "d" / "dossier.html").exists()
