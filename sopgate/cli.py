@@ -228,6 +228,22 @@ def replay(report: str) -> None:
     click.echo(message)
 
 
+@cli.command(name="test")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@sop_option
+def gate_test(paths: tuple[str, ...], sop_path: str) -> None:
+    """Run declarative gate tests (default .sopgate/tests/*.yml): exit 0 when every case
+    passes, 1 when one fails, 2 when a test file is invalid.
+
+    \b
+    A test file:  cases: [{name, sop, facts, expect: {STEP: open|closed|STATE}}]
+    sop and facts paths are relative to the test file; sop defaults to --sop.
+    """
+    from sopgate import commands
+
+    raise SystemExit(commands.gate_test(paths, sop_path))
+
+
 def redact(text: str, env: dict[str, str] | None = None) -> str:
     """Blank out the value of every token-like environment variable found in ``text``.
 

@@ -266,3 +266,11 @@ def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | 
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def gate_test(paths: tuple[str, ...], sop_path: str) -> int:
+    from sopgate import gatetest
+
+    code, text = gatetest.run(paths, default_sop=sop_path)
+    click.echo(text, nl=False)
+    return code
