@@ -228,6 +228,27 @@ def replay(report: str) -> None:
     click.echo(message)
 
 
+@cli.command()
+@click.option(
+    "--template",
+    type=click.Choice(["enterprise", "regulated", "startup", "global"]),
+    help="Starter to write [default: asked on a terminal, else startup].",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(template: str | None, force: bool) -> None:
+    """Write a commented starter .sopgate.yml and gate tests for it (.sopgate/tests/).
+
+    \b
+    startup     a light SOP for a small team
+    enterprise  an AI platform across business units
+    regulated   a regulated financial-services model with strict role-bound approvals
+    global      a multi-region release
+    """
+    from sopgate import commands
+
+    commands.init(template, force)
+
+
 @cli.command(name="test")
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @sop_option

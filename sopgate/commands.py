@@ -274,3 +274,25 @@ def gate_test(paths: tuple[str, ...], sop_path: str) -> int:
     code, text = gatetest.run(paths, default_sop=sop_path)
     click.echo(text, nl=False)
     return code
+
+
+def init(template: str | None, force: bool) -> None:
+    from datetime import date
+    from pathlib import Path
+
+    from sopgate import init as starter
+
+    if template is None:
+        if starter.is_terminal():
+            answers = starter.ask(
+                lambda text: bool(click.confirm(text, default=False)),
+                lambda text: int(click.prompt(text, type=click.IntRange(min=1), default=5)),
+            )
+            template = starter.choose(answers)
+        else:
+            template = "startup"
+    written = starter.write_template(template, Path.cwd(), force=force, today=date.today())
+    click.echo(f"sopgate init: wrote the {template} starter ({starter.TEMPLATES[template]}):")
+    for path in written:
+        click.echo(f"  {path.relative_to(Path.cwd())}")
+    click.echo("Next: edit the roles and check names, then run sopgate validate and sopgate test.")
