@@ -7,8 +7,9 @@ diagram readable at a glance:
   next to ``eu-west -> us-east`` would make a sequential rollout look parallel;
 - ``focus``: only the steps that are not done plus their direct needs (the summary does this
   when it runs out of room);
-- at most ``max_height`` nodes on the longest path: deeper nodes fold into one "more" node,
-  so a 200-step SOP is not a 30,000 px column.
+- at most ``max_height`` nodes on the longest path, so a 200-step SOP is not a 30,000 px
+  column: a diagram that would be taller focuses (when states are known), and nodes still
+  deeper fold into one "more" node.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def draw(
     edges = _reduced(plan, kept, index, ancestors, mask)
     levels = _levels(plan, kept, edges)
     folded = 0
+    if levels and max(levels.values()) > max_height and results is not None and not focus:
+        # Too tall to show everything: show where the action is, not the first done steps.
+        return draw(plan, results, focus=True, max_height=max_height)
     if levels and max(levels.values()) > max_height:
         deep = {key for key, level in levels.items() if level >= max_height}
         folded = len(deep)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 from sopgate.evaluate import Evaluation, State, StepResult
+from sopgate.render.graph import draw
 from sopgate.render.mermaid import mermaid_for_plan
 from sopgate.render.text import timestamp
 
@@ -151,11 +152,12 @@ def _body(
     out = ["", "### Sequence", ""]
     done = [result for result in evaluation.steps if result.state == "done"]
     if fold < 3:
+        drawing = draw(evaluation.plan, evaluation.by_key, focus=fold > 0)
         diagram = mermaid_for_plan(
-            evaluation.plan, evaluation.by_key, target=evaluation.target, focus=fold > 0
+            evaluation.plan, evaluation.by_key, target=evaluation.target, drawing=drawing
         )
         out += ["```mermaid", diagram.rstrip(), "```"]
-        if fold > 0 and done:
+        if drawing.omitted_done:
             out += ["", "The diagram shows the steps that are not done and their direct needs."]
     else:
         out.append(

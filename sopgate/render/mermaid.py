@@ -121,11 +121,12 @@ def mermaid_for_plan(
     target: str | None = None,
     focus: bool = False,
     max_height: int = MAX_HEIGHT,
+    drawing: Drawing | None = None,
 ) -> str:
     """A ``flowchart TD`` of the sequence (see :func:`sopgate.render.graph.draw` for what is
     drawn); ``results`` (by node key) adds states, colours and a legend, ``target`` marks
     the asked-about node with a heavy border and a label line."""
-    drawing = draw(plan, results, focus=focus, max_height=max_height)
+    drawing = drawing or draw(plan, results, focus=focus, max_height=max_height)
     ids = NodeIds()
     for key in drawing.keys:
         ids(key)
@@ -147,6 +148,7 @@ def mermaid_for_plan(
     if drawing.folded:
         more = f"{drawing.folded} more steps not drawn: see the table"
         out.append(f'    {ids(MORE)}(["{escape_label(more)}"])')
+        groups.append(ids(MORE))
     out.extend(f"    {ids(need)} --> {ids(key)}" for need, key in drawing.edges)
     if results is not None:
         out.extend(_legend(ids, target if target in shown else None))
@@ -170,14 +172,17 @@ def _node(
 
 
 def _legend(ids: NodeIds, target: str | None) -> list[str]:
-    """One node per state in its colour, and what the heavy border means."""
-    out = [f'    subgraph {ids("legend__group")}["Legend"]', "        direction LR"]
+    """One node per state in its colour, and what the heavy border means. Unlinked, the
+    nodes stack in a narrow column beside the sequence; a row would be wider than most
+    sequences and make Mermaid shrink the whole diagram."""
+    out = [f'    subgraph {ids("legend__group")}["Legend"]']
     out.extend(f'        {ids(f"legend__{state}")}["{state}"]' for state in LEGEND_ORDER)
     if target is not None:
         out.append(f'        {ids("legend__target")}["heavy border: the step asked about"]')
     out.append("    end")
     if target is not None:
-        out.append(f"    style {ids('legend__target')} {TARGET_STYLE}")
+        style = f"fill:#ffffff,stroke:#24292f,color:#24292f,{TARGET_STYLE}"
+        out.append(f"    style {ids('legend__target')} {style}")
     return out
 
 

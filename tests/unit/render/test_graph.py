@@ -55,3 +55,15 @@ def test_every_drawing_of_the_big_sop_is_at_most_40_nodes_tall() -> None:
             assert height(drawing.keys, drawing.edges) <= 40
             if drawing.folded:
                 assert MORE in drawing.keys
+
+
+def test_too_tall_shows_where_the_action_is() -> None:
+    ev = big_evaluation(100)
+    drawing = draw(ev.plan, ev.by_key)  # no focus asked: too tall, so it focuses itself
+    keys = [node.key for node in drawing.nodes]
+    assert "step-000" not in keys
+    assert keys[:2] == ["step-099", "step-100"]  # the last done step, then the frontier
+    assert drawing.omitted_done == 95 + 5 * 6 - 1  # done: 95 steps, 5 x 6 instances; not 099
+    assert height(drawing.keys, drawing.edges) == 40
+    plain = draw(ev.plan, None)  # without states there is no frontier: the first 39 rows
+    assert plain.nodes[0].key == "step-000"
