@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sopgate.evaluate import STATES, State
 from sopgate.render.markdown import BUDGET, render_markdown
 
 from .big import big_evaluation, drawn_height
@@ -92,3 +95,39 @@ def test_fold_stages_in_order() -> None:
         "- ▶ **go-no-go** · owner release-managers: needs 1 approval from security "
         "(sec-bob, sec-carol); has 0\n"
     ) in tiny
+
+
+KEYS = (
+    "data-readiness",
+    "model-validation",
+    "security-review",
+    "infrastructure",
+    "build",
+    "staging",
+    "go-no-go",
+    "production[eu-west]",
+    "production[us-east]",
+    "production[ap-south]",
+    "post-deploy-watch",
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    states=st.lists(st.sampled_from(STATES), min_size=len(KEYS), max_size=len(KEYS)),
+    target=st.sampled_from((None, *KEYS)),
+    budget=st.integers(min_value=200, max_value=12_000),
+)
+def test_any_budget_keeps_decision_and_every_next_action(
+    states: list[State], target: str | None, budget: int
+) -> None:
+    ev = evaluation(dict(zip(KEYS, states, strict=True)), target=target)
+    text = render_markdown(ev, budget=budget)
+    floor = render_markdown(ev, budget=0)  # the least it can be: decision and next, whole
+    assert len(text) <= max(budget, len(floor))
+    head = floor[: floor.index("\n\nCommit ")]
+    assert text.startswith(head)  # decision and next actions, never cut
+    for action in ev.next:
+        key = action.partition(": ")[0]
+        assert f"**{key}** · owner " in head
+    assert text.count("```") in (0, 2)  # a diagram is whole or absent
