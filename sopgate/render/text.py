@@ -71,7 +71,7 @@ def render_text(evaluation: Evaluation, *, color: bool = False) -> str:
         result = evaluation.by_key[evaluation.target]
         verdict = paint(decision.upper(), _BOLD + _DECISION_COLOURS[decision])
         out += ["", f"Decision for {clean(evaluation.target)}: {verdict}"]
-        out += wrap(f"{result.state}, owner {result.owner}", "  ")
+        out += wrap(f"{result.name} is {result.state} (owner {result.owner})", "  ", "    ")
         for reason in result.reasons:
             out += wrap(reason, "  - ", "    ")
     out.append("")

@@ -17,7 +17,7 @@ def test_plain_report_puts_decision_and_next_first() -> None:
         "sopgate: Fraud-scoring model release @ 4b825dc642cb (observed 2026-11-26T10:00:00Z)",
         "",
         "Decision for production[eu-west]: CLOSED",
-        "  blocked, owner sre",
+        "  Production rollout is blocked (owner sre)",
         "  - needs production[eu-west] done first",
         "",
         "Next:",
