@@ -47,10 +47,19 @@ class CaseSpec(_Model):
     expect: Annotated[dict[Text, Expected], Field(min_length=1)]
 
 
-class TestFile(_Model):
+class GateTestFile(_Model):
     """A gate-test file: ``cases``, at least one."""
 
     cases: Annotated[tuple[CaseSpec, ...], Field(min_length=1)]
+
+
+class GateTestErrors(InputError):
+    """Findings in several test files, listed file by file, then by line."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(diagnostics)
+        self.items = sorted(diagnostics, key=lambda d: (d.path, d.line, d.col, d.message))
+        self.args = ("\n".join(str(d) for d in self.items),)
 
 
 @dataclass(frozen=True)
@@ -101,14 +110,26 @@ def find_files(paths: tuple[str, ...]) -> list[str]:
 
 
 def run_files(paths: list[str], *, default_sop: str) -> list[CaseResult]:
-    """Run every case of every file, in order; the first invalid file raises."""
+    """Run every case of every file, in order. Invalid files raise one
+    :class:`InputError` with the findings of all of them, before any case runs."""
     results: list[CaseResult] = []
+    errors: list[Diagnostic] = []
+    sops: dict[str, LoadedSop] = {}
     for path in paths:
-        results.extend(run_file(path, default_sop=default_sop))
+        try:
+            results.extend(run_file(path, default_sop=default_sop, sops=sops))
+        except InputError as exc:
+            errors.extend(exc.items)
+    if errors:
+        raise GateTestErrors(errors)
     return results
 
 
-def run_file(path: str, *, default_sop: str) -> list[CaseResult]:
+def run_file(
+    path: str, *, default_sop: str, sops: dict[str, LoadedSop] | None = None
+) -> list[CaseResult]:
+    """Run the cases of one file; ``sops`` caches SOPs read by path across files."""
+    sops = {} if sops is None else sops
     text = read_text(
         path, max_bytes=MAX_TEST_BYTES, what="gate-test", missing="no such gate-test file"
     )
@@ -119,9 +140,9 @@ def run_file(path: str, *, default_sop: str) -> list[CaseResult]:
             [doc.error((), f"a gate-test file must be a mapping 'cases: [...]', got {found}")]
         )
     try:
-        spec = TestFile.model_validate(doc.data)
+        spec = GateTestFile.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(issues.diagnostics(exc, doc, TestFile)) from None
+        raise InputError(issues.diagnostics(exc, doc, GateTestFile)) from None
     errors: list[Diagnostic] = []
     prepared: list[tuple[int, CaseSpec, LoadedSop, Facts]] = []
     seen: dict[str, int] = {}
@@ -132,7 +153,7 @@ def run_file(path: str, *, default_sop: str) -> list[CaseResult]:
             errors.append(doc.error(("cases", i, "name"), message))
         seen.setdefault(case.name, line)
         try:
-            loaded = _sop(doc, i, case, default_sop)
+            loaded = _sop(doc, i, case, default_sop, sops)
         except InputError as exc:
             errors.extend(exc.items)
             continue
@@ -153,14 +174,19 @@ def _relative(doc: Document, value: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(doc.path), value))
 
 
-def _sop(doc: Document, i: int, case: CaseSpec, default_sop: str) -> LoadedSop:
+def _sop(
+    doc: Document, i: int, case: CaseSpec, default_sop: str, sops: dict[str, LoadedSop]
+) -> LoadedSop:
     if case.sop is None:
-        return read_sop(default_sop)
-    path = _relative(doc, case.sop)
-    if not os.path.isfile(path):
-        where = doc.error(("cases", i, "sop"), f"no SOP file {path} (relative to the test file)")
-        raise InputError([where])
-    return read_sop(path)
+        path = default_sop
+    else:
+        path = _relative(doc, case.sop)
+        if not os.path.isfile(path):
+            message = f"no SOP file {path} (relative to the test file)"
+            raise InputError([doc.error(("cases", i, "sop"), message)])
+    if path not in sops:
+        sops[path] = read_sop(path)
+    return sops[path]
 
 
 def _facts(doc: Document, i: int, case: CaseSpec) -> Facts:

@@ -252,3 +252,22 @@ def test_user_text_is_cleaned(capsys: pytest.CaptureFixture[str], repo: Path) ->
     assert code == 1
     assert "\x1b" not in out and "\x07" not in out
     assert "FAIL  t.yml:2: bell   and  [2J escape\n      build: expected failed, got done\n" in out
+
+
+def test_every_invalid_file_is_reported_before_any_case_runs(
+    capsys: pytest.CaptureFixture[str], repo: Path
+) -> None:
+    good = "cases:\n  - {name: built, facts: ../../ci/built.yml, expect: {build: done}}\n"
+    write(repo / ".sopgate" / "tests" / "a.yml", good)
+    write(repo / ".sopgate" / "tests" / "b.yml", "cases:\n  - {name: x, expect: {build: dne}}\n")
+    write(repo / ".sopgate" / "tests" / "c.yml", "case: []\n")
+    code, out, err = run(capsys)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        ".sopgate/tests/b.yml:2:5: missing required key 'facts' in cases[0]",
+        ".sopgate/tests/b.yml:2:31: cases[0].expect.build: 'dne' is not allowed; allowed: open, "
+        "closed, rejected, failed, blocked, waiting, ready, done",
+        ".sopgate/tests/c.yml:1:1: missing required key 'cases'",
+        ".sopgate/tests/c.yml:1:1: unknown key 'case' (did you mean 'cases'?); allowed: cases",
+        "4 errors",
+    ]
