@@ -330,6 +330,43 @@ def audit(paths: tuple[str, ...], outdir: str, key: str | None) -> None:
     raise SystemExit(run(list(paths), outdir, key=key))
 
 
+@cli.command()
+@click.option(
+    "--template",
+    type=click.Choice(["enterprise", "regulated", "startup", "global"]),
+    help="Starter to write [default: asked on a terminal, else startup].",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(template: str | None, force: bool) -> None:
+    """Write a commented starter .sopgate.yml and gate tests for it (.sopgate/tests/).
+
+    \b
+    startup     a light SOP for a small team
+    enterprise  an AI platform across business units
+    regulated   a regulated financial-services model with strict role-bound approvals
+    global      a multi-region release
+    """
+    from sopgate import commands
+
+    commands.init(template, force)
+
+
+@cli.command(name="test")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@sop_option
+def gate_test(paths: tuple[str, ...], sop_path: str) -> None:
+    """Run declarative gate tests (default .sopgate/tests/*.yml): exit 0 when every case
+    passes, 1 when one fails, 2 when a test file is invalid.
+
+    \b
+    A test file:  cases: [{name, sop, facts, expect: {STEP: open|closed|STATE}}]
+    sop and facts paths are relative to the test file; sop defaults to --sop.
+    """
+    from sopgate import commands
+
+    raise SystemExit(commands.gate_test(paths, sop_path))
+
+
 def redact(text: str, env: dict[str, str] | None = None) -> str:
     """Blank out the value of every token-like environment variable found in ``text``.
 

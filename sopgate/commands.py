@@ -362,3 +362,33 @@ def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
         say(line, err=True)
     _show(evaluation, options.fmt)
     return 0
+
+
+def gate_test(paths: tuple[str, ...], sop_path: str) -> int:
+    from sopgate import gatetest
+
+    code, text = gatetest.run(paths, default_sop=sop_path)
+    say(text, nl=False)
+    return code
+
+
+def init(template: str | None, force: bool) -> None:
+    from datetime import date
+    from pathlib import Path
+
+    from sopgate import init as starter
+
+    if template is None:
+        if starter.is_terminal():
+            answers = starter.ask(
+                lambda text: bool(click.confirm(text, default=False)),
+                lambda text: int(click.prompt(text, type=click.IntRange(min=1), default=5)),
+            )
+            template = starter.choose(answers)
+        else:
+            template = "startup"
+    written = starter.write_template(template, Path.cwd(), force=force, today=date.today())
+    say(f"sopgate init: wrote the {template} starter ({starter.TEMPLATES[template]}):")
+    for path in written:
+        say(f"  {path.relative_to(Path.cwd())}")
+    say("Next: edit the roles and check names, then run sopgate validate and sopgate test.")
