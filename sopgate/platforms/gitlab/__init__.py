@@ -5,10 +5,14 @@ project or group access token in ``GITLAB_TOKEN``. ``CI_JOB_TOKEN`` alone is ref
 token cannot read merge request approvals or notes, nor post notes or commit statuses.
 The API URL must be ``https://`` (``http://`` only for loopback, or with
 ``SOPGATE_ALLOW_HTTP=1``); ``SOPGATE_API_TIMEOUT`` bounds each gather's requests in seconds.
+
+``sopgate sync`` (:meth:`GitLabAdapter.for_sync`) syncs the merge request named by
+``SOPGATE_MR_IID`` or the webhook event in ``TRIGGER_PAYLOAD``, at its head commit.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, requir
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
+    from sopgate.sync import RunActors, RunRef
 
 __all__ = ["GitLabAdapter", "RetryPolicy", "Settings", "from_env"]
 
@@ -37,7 +42,7 @@ class Settings:
     server_url: str
     token: str
     project_id: str
-    commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on
+    commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on; sync: MR head
     project_path: str | None = None
     mr_iid: int | None = None
     source_sha: str | None = None  # merged-results pipelines: the MR head
@@ -48,6 +53,8 @@ class Settings:
     initiator: str | None = None
     project_dir: str | None = None
     budget: float = GATHER_DEADLINE  # SOPGATE_API_TIMEOUT: seconds for all requests of a gather
+    #: A sync run: ``mr_iid`` is the MR it syncs, ``commit`` becomes the MR's head at gather.
+    sync: bool = False
 
 
 def _int(env: Mapping[str, str], name: str) -> int | None:
@@ -134,7 +141,21 @@ class GitLabAdapter:
             url=settings.server_url, token=settings.token, policy=policy, budget=settings.budget
         )
         self.workdir = workdir
+        self._clock = clock
         self._gatherer = Gatherer(self.api, settings, clock=clock)
+
+    def for_sync(self, env: Mapping[str, str] | None = None) -> None:
+        """Make this adapter gather for ``sopgate sync``: the merge request named by
+        ``SOPGATE_MR_IID``, else by the webhook event in ``TRIGGER_PAYLOAD`` (a merge request,
+        note or pipeline event), else ``CI_MERGE_REQUEST_IID``; at the MR's head commit, with
+        no initiator. Raises :class:`~sopgate.errors.UsageError` when none names an MR.
+        Once set for sync, later calls change nothing."""
+        from sopgate.platforms.gitlab.sync import sync_settings
+
+        if self.settings.sync:
+            return
+        self.settings = sync_settings(self.settings, os.environ if env is None else env)
+        self._gatherer = Gatherer(self.api, self.settings, clock=self._clock)
 
     def gather(self, *, sop_path: str) -> Gathered:
         """Snapshot the facts of the pipeline's commit.
@@ -153,6 +174,12 @@ class GitLabAdapter:
         for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT`` seconds, default 120).
         """
         self.api.restart_budget()
+        if self.settings.sync:
+            from sopgate.platforms.gitlab.sync import at_head
+
+            # The sync pipeline runs on the default branch: the change is the MR's head.
+            self.settings = at_head(self.api, self.settings)
+            self._gatherer = Gatherer(self.api, self.settings, clock=self._clock)
         return self._gatherer.gather(sop_path=sop_path)
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
@@ -168,6 +195,45 @@ class GitLabAdapter:
         )
         return publisher.publish(evaluation, dry_run=dry_run)
 
+    # -- sopgate sync (see sopgate.sync.SyncAdapter) -------------------------------------
+
+    def gate_run(self, url: str | None) -> RunRef | None:
+        """The job a status ``target_url`` points at when it is exactly
+        ``{server}/{CI_PROJECT_PATH}/-/jobs/{id}``; None for anything else. No request."""
+        from sopgate.platforms.gitlab.sync import gate_job
+
+        s = self.settings
+        return gate_job(url, server_url=s.server_url, project_path=s.project_path)
+
+    def run_actors(self, run: RunRef) -> RunActors:
+        """Who started the job: ``GET /projects/:id/jobs/:job_id`` (one request)."""
+        from sopgate.platforms.gitlab.sync import job_actors
+
+        return job_actors(self.api, self.settings, run)
+
+    def rerun(self, run: RunRef, *, dry_run: bool) -> str:
+        """Retry the failed gate job, once (``POST /projects/:id/jobs/:job_id/retry``)."""
+        from sopgate.platforms.gitlab.sync import retry_job
+
+        return self._redact(retry_job(self.api, self.settings, run, dry_run=dry_run))
+
+    def publish_sync(
+        self, evaluation: Evaluation, *, keep: frozenset[str], dry_run: bool
+    ) -> list[str]:
+        """Update the sticky MR note and set one commit status ``sopgate/KEY`` per step but
+        those in ``keep``, on the MR's head, each pointing at the MR (never at a job: a job
+        URL is what marks a gate run to retry). Failures are lines, never exceptions."""
+        from sopgate.platforms.gitlab.publish import Publisher
+
+        publisher = Publisher(
+            self.api, self.settings, workdir=self.workdir, mr=self._gatherer.last_mr
+        )
+        return publisher.publish_sync(evaluation, keep=keep, dry_run=dry_run)
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.token
+        return text.replace(token, "[token]") if token else text
+
 
 def from_env(
     env: Mapping[str, str],
@@ -176,8 +242,13 @@ def from_env(
     policy: RetryPolicy | None = None,
     clock: Callable[[], datetime] = now_utc,
     workdir: str = ".",
+    sync: bool = False,
 ) -> GitLabAdapter:
-    """The adapter for the running GitLab CI job (see :func:`settings_from_env`)."""
-    return GitLabAdapter(
+    """The adapter for the running GitLab CI job (see :func:`settings_from_env`); with
+    ``sync``, for ``sopgate sync`` (see :meth:`GitLabAdapter.for_sync`)."""
+    adapter = GitLabAdapter(
         settings_from_env(env, token_env=token_env), policy=policy, clock=clock, workdir=workdir
     )
+    if sync:
+        adapter.for_sync(env)
+    return adapter

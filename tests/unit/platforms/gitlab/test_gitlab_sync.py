@@ -1,0 +1,684 @@
+"""``sopgate sync`` on GitLab (issue 8, item 1): the merge request a triggered or scheduled
+pipeline is about, gate jobs behind status URLs, who started them, one retry each, and the
+note and per-step statuses on the MR's head, never on the sync pipeline's own commit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from sopgate import commands
+from sopgate.errors import PlatformError, SopgateError, UsageError
+from sopgate.platforms.gitlab import GitLabAdapter, RetryPolicy, from_env
+from sopgate.platforms.gitlab.sync import NO_MR, PAYLOAD_LIMIT
+from sopgate.sync import RunActors, RunRef
+from tests.stubs.gitlab_stub import BOT, GitLabStub, serve
+from tests.unit.platforms.gitlab.gitlab_fixtures import (
+    BASE,
+    HEAD,
+    TOKEN,
+    Signoff,
+    Situation,
+    fixture,
+    user,
+)
+from tests.unit.platforms.gitlab.test_gitlab_publish import EXAMPLE, setup
+
+DEFAULT_BRANCH_SHA = "f" * 40  # CI_COMMIT_SHA of a triggered pipeline: the default branch
+JOBS = f"{BASE}/acme/fraud-model/-/jobs/"
+API = f"{BASE}/api/v4/projects/7"
+V4 = "/api/v4/projects/7"
+
+SOP = """\
+sopgate: 1
+name: Model release
+scope: {system: fraud-scoring, environments: [staging, production]}
+roles:
+  release-managers: {users: [rita, rob]}
+steps:
+  - id: staging
+    owner: release-managers
+    needs: []
+    jobs: [deploy-staging]
+  - id: production
+    owner: release-managers
+    needs: []
+    jobs: [deploy-production]
+    approvals: [{role: release-managers, count: 1, source: signoff}]
+"""
+
+
+def trigger_env(url: str = BASE, **changes: str) -> dict[str, str]:
+    """The predefined variables of a sync job in a pipeline started by a trigger."""
+    env = {
+        "GITLAB_CI": "true",
+        "CI_API_V4_URL": f"{url}/api/v4",
+        "CI_SERVER_URL": url,
+        "CI_PROJECT_ID": "7",
+        "CI_PROJECT_PATH": "acme/fraud-model",
+        "CI_COMMIT_SHA": DEFAULT_BRANCH_SHA,
+        "CI_PIPELINE_ID": "500",
+        "CI_PIPELINE_SOURCE": "trigger",
+        "CI_JOB_NAME": "sopgate-sync",
+        "CI_JOB_URL": f"{url}/acme/fraud-model/-/jobs/7000",
+        "GITLAB_USER_LOGIN": "bob",
+        "GITLAB_TOKEN": TOKEN,
+    }
+    env.update(changes)
+    return env
+
+
+def note_event(iid: int = 42, project: int = 7) -> dict[str, Any]:
+    """The part of GitLab's note webhook that sync reads, with some of the rest."""
+    return {
+        "object_kind": "note",
+        "event_type": "note",
+        "user": {"id": 30, "username": "rita"},
+        "project_id": project,
+        "project": {"id": project, "path_with_namespace": "acme/fraud-model"},
+        "object_attributes": {"id": 300, "note": "/sop approve production", "noteable_id": 9},
+        "merge_request": {"id": 9, "iid": iid, "title": "Retrain"},
+    }
+
+
+def mr_event(iid: int = 42) -> dict[str, Any]:
+    return {
+        "object_kind": "merge_request",
+        "project": {"id": 7},
+        "object_attributes": {"id": 9, "iid": iid, "action": "approved"},
+    }
+
+
+def payload_file(tmp_path: Path, data: Any) -> str:
+    path = tmp_path / "TRIGGER_PAYLOAD"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+# -- which merge request ------------------------------------------------------------------
+
+
+def test_a_note_event_in_a_payload_file_names_the_mr(tmp_path: Path) -> None:
+    env = trigger_env(TRIGGER_PAYLOAD=payload_file(tmp_path, note_event(iid=43)))
+    settings = from_env(env, sync=True).settings
+    assert settings.mr_iid == 43
+    assert settings.sync
+
+
+def test_a_merge_request_event_given_inline_names_the_mr() -> None:
+    env = trigger_env(TRIGGER_PAYLOAD=json.dumps(mr_event(iid=44)))
+    assert from_env(env, sync=True).settings.mr_iid == 44
+
+
+def test_sopgate_mr_iid_comes_first_then_the_payload_then_the_pipelines_own_mr(
+    tmp_path: Path,
+) -> None:
+    payload = payload_file(tmp_path, note_event(iid=43))
+    both = trigger_env(SOPGATE_MR_IID="45", TRIGGER_PAYLOAD=payload, CI_MERGE_REQUEST_IID="46")
+    assert from_env(both, sync=True).settings.mr_iid == 45
+    del both["SOPGATE_MR_IID"]
+    assert from_env(both, sync=True).settings.mr_iid == 43
+    del both["TRIGGER_PAYLOAD"]
+    assert from_env(both, sync=True).settings.mr_iid == 46
+
+
+def test_a_sync_run_forgets_its_own_pipeline_and_initiator() -> None:
+    env = trigger_env(
+        SOPGATE_MR_IID="42",
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="release",
+        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA="b" * 40,
+    )
+    s = from_env(env, sync=True).settings
+    assert (s.initiator, s.pipeline_id, s.source_sha, s.target_branch) == (None, None, None, None)
+    assert (s.job_name, s.job_url) == (None, None)
+    check = from_env(env).settings  # the same variables, for a gate run
+    assert (check.initiator, check.pipeline_id, check.sync) == ("bob", 500, False)
+
+
+def test_without_a_merge_request_sync_says_what_to_set() -> None:
+    with pytest.raises(UsageError) as raised:
+        from_env(trigger_env(), sync=True)
+    assert str(raised.value) == NO_MR
+    assert raised.value.exit_code == 2
+
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("[1, 2]", "TRIGGER_PAYLOAD is a JSON list, not a webhook event object"),
+        ("[42]", "TRIGGER_PAYLOAD is a JSON list, not a webhook event object"),
+        ("{oops", "TRIGGER_PAYLOAD is not JSON: "),
+        (NESTED, "TRIGGER_PAYLOAD is not JSON: "),
+        (
+            json.dumps({"object_kind": "note", "issue": {"iid": 42}}),
+            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid (a comment on "
+            "no merge request)",
+        ),
+        (
+            json.dumps({"object_kind": "note", "merge_request": {"iid": "42"}}),
+            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid (a comment on "
+            "no merge request)",
+        ),
+        (
+            json.dumps({"object_kind": "note", "merge_request": [42]}),
+            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid (a comment on "
+            "no merge request)",
+        ),
+        (
+            json.dumps({"object_kind": "merge_request", "object_attributes": {"iid": True}}),
+            "TRIGGER_PAYLOAD has no merge request number at object_attributes.iid",
+        ),
+        (
+            json.dumps({"object_kind": "merge_request", "object_attributes": {"iid": -3}}),
+            "TRIGGER_PAYLOAD has no merge request number at object_attributes.iid",
+        ),
+        (
+            json.dumps({"object_kind": "push", "merge_request": {"iid": 42}}),
+            "TRIGGER_PAYLOAD is a 'push' event: sopgate sync reads merge request, note and "
+            "pipeline events only",
+        ),
+        (
+            json.dumps({"object_kind": "note\n::stop-commands::", "merge_request": {"iid": 1}}),
+            "TRIGGER_PAYLOAD is a '?' event: sopgate sync reads merge request, note and "
+            "pipeline events only",
+        ),
+        (
+            json.dumps(note_event(project=8)),
+            "TRIGGER_PAYLOAD is an event of another project than this pipeline's "
+            "(CI_PROJECT_ID=7): not synced",
+        ),
+        (
+            json.dumps({**note_event(), "project": {"id": "7"}}),
+            "TRIGGER_PAYLOAD is an event of another project than this pipeline's "
+            "(CI_PROJECT_ID=7): not synced",
+        ),
+        (
+            "/nonexistent/trigger-payload",
+            "TRIGGER_PAYLOAD is neither JSON nor the path of a file (GitLab passes the "
+            "webhook's event as a file variable)",
+        ),
+    ],
+)
+def test_a_hostile_payload_is_refused_with_a_clear_message(payload: str, message: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        from_env(trigger_env(TRIGGER_PAYLOAD=payload), sync=True)
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+    assert raised.value.exit_code == 2
+
+
+def test_a_payload_file_too_large_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "payload"
+    path.write_bytes(b" " * (PAYLOAD_LIMIT + 1))
+    with pytest.raises(UsageError) as raised:
+        from_env(trigger_env(TRIGGER_PAYLOAD=str(path)), sync=True)
+    assert str(raised.value) == (
+        f"TRIGGER_PAYLOAD: the file holds more than {PAYLOAD_LIMIT} bytes, refused"
+    )
+
+
+@pytest.mark.parametrize("value", ["42abc", "0", "-1", "4 2"])
+def test_a_bad_sopgate_mr_iid_is_refused(value: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        from_env(trigger_env(SOPGATE_MR_IID=value), sync=True)
+    assert str(raised.value) == f"SOPGATE_MR_IID={value!r} is not an MR number"
+
+
+def test_the_sync_command_refuses_a_hostile_payload_before_any_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sopgate.cli import main
+
+    for name, value in trigger_env(url="https://127.0.0.1:9").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TRIGGER_PAYLOAD", "[]")
+    with responses.RequestsMock():  # any request would fail the test
+        code = main(["sync", "--platform", "gitlab", "--sop", ".sopgate.yml"])
+    assert code == 2
+    assert "TRIGGER_PAYLOAD is a JSON list, not a webhook event object" in capsys.readouterr().err
+
+
+# -- gate jobs behind status URLs ----------------------------------------------------------
+
+
+def adapter(url: str = BASE, **changes: str) -> GitLabAdapter:
+    env = trigger_env(url, SOPGATE_MR_IID="42", **changes)
+    return from_env(env, policy=RetryPolicy(sleep=lambda _: None), sync=True)
+
+
+def test_a_job_of_this_project_on_this_server_is_a_gate_run() -> None:
+    assert adapter().gate_run(f"{JOBS}5001") == RunRef(5001, f"{JOBS}5001")
+    assert adapter().gate_run("HTTPS://GitLab.Example.COM/acme/fraud-model/-/jobs/5001") == RunRef(
+        5001, "HTTPS://GitLab.Example.COM/acme/fraud-model/-/jobs/5001"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        f"{BASE}/acme/other-model/-/jobs/5001",  # another project
+        f"{BASE}/acme/fraud-model-fork/-/jobs/5001",
+        f"{BASE}/acme/fraud/model/-/jobs/5001",
+        f"{BASE}/ACME/fraud-model/-/jobs/5001",
+        "https://gitlab.evil.example/acme/fraud-model/-/jobs/5001",  # another host
+        "https://gitlab.example.com.evil.example/acme/fraud-model/-/jobs/5001",
+        "https://gitlab.example.com:8443/acme/fraud-model/-/jobs/5001",  # another port
+        "http://gitlab.example.com/acme/fraud-model/-/jobs/5001",  # another scheme
+        "https://alice@gitlab.example.com/acme/fraud-model/-/jobs/5001",
+        f"{BASE}/acme/fraud-model/-/jobs/5001/retry",
+        f"{BASE}/acme/fraud-model/-/jobs/5001/",
+        f"{BASE}/acme/fraud-model/-/jobs/5001?x=1",
+        f"{BASE}/acme/fraud-model/-/jobs/5001#L1",
+        f"{BASE}/acme/fraud-model/-/jobs/50%301",
+        f"{BASE}/acme/fraud-model/-/jobs/0",
+        f"{BASE}/acme/fraud-model/-/jobs/0501",
+        f"{BASE}/acme/fraud-model/-/jobs/-1",
+        f"{BASE}/acme/fraud-model/-/jobs/\uff15\uff10\uff10\uff11",  # fullwidth digits
+        f"{BASE}/acme/fraud-model/-/jobs/5001\n",
+        f"{BASE}/acme/fraud-model/-/jo\tbs/5001",
+        f"{BASE}/acme/fraud-model/-/pipelines/99",
+        f"{BASE}/acme/fraud-model/-/merge_requests/42",
+        f"{BASE}/x/../acme/fraud-model/-/jobs/5001",
+        f"{BASE}/acme/fraud-model/-/jobs/5001/../5002",
+        "https://[gitlab.example.com/acme/fraud-model/-/jobs/5001",
+        "//gitlab.example.com/acme/fraud-model/-/jobs/5001",
+        "/acme/fraud-model/-/jobs/5001",
+        f"{BASE}/api/v4/projects/7/jobs/5001",
+    ],
+)
+def test_anything_else_is_no_gate_run(url: str | None) -> None:
+    assert adapter().gate_run(url) is None
+
+
+def test_a_server_under_a_path_prefix() -> None:
+    prefixed = adapter(url="https://example.com/gitlab")
+    assert prefixed.gate_run("https://example.com/gitlab/acme/fraud-model/-/jobs/7") == RunRef(
+        7, "https://example.com/gitlab/acme/fraud-model/-/jobs/7"
+    )
+    assert prefixed.gate_run("https://example.com/acme/fraud-model/-/jobs/7") is None
+
+
+def test_without_the_project_path_no_url_is_a_gate_run() -> None:
+    assert adapter(CI_PROJECT_PATH="").gate_run(f"{JOBS}5001") is None
+
+
+# -- who started a job, and retrying it ------------------------------------------------------
+
+
+def job(job_id: int = 5001, **changes: Any) -> dict[str, Any]:
+    data = fixture("job", id=job_id, name="deploy-production", status="failed")
+    data.update({"web_url": f"{JOBS}{job_id}", "user": user("dave", 11), **changes})
+    return data
+
+
+@responses.activate
+def test_the_jobs_user_started_it() -> None:
+    responses.add("GET", f"{API}/jobs/5001", json=job())
+    assert adapter().run_actors(RunRef(5001, f"{JOBS}5001")) == RunActors("dave", None)
+
+
+@responses.activate
+def test_a_job_without_a_user_has_no_actor() -> None:
+    responses.add("GET", f"{API}/jobs/5001", json=job(user=None))
+    assert adapter().run_actors(RunRef(5001, f"{JOBS}5001")) == RunActors(None, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (404, {"message": "404 Not found"}, "GitLab answered 404 to GET /projects/7/jobs/5001"),
+        (200, [job()], "GitLab answered unusably to GET /projects/7/jobs/5001"),
+        (200, job(5002), "GitLab answered unusably to GET /projects/7/jobs/5001"),
+    ],
+)
+@responses.activate
+def test_when_gitlab_cannot_say_who_started_a_job_it_is_an_error(
+    status: int, body: Any, message: str
+) -> None:
+    responses.add("GET", f"{API}/jobs/5001", json=body, status=status)
+    with pytest.raises(PlatformError) as raised:
+        adapter().run_actors(RunRef(5001, f"{JOBS}5001"))
+    assert str(raised.value).startswith(message)
+
+
+@responses.activate
+def test_a_retry_is_one_post() -> None:
+    responses.add("POST", f"{API}/jobs/5001/retry", status=201, json=job(5010, status="pending"))
+    line = adapter().rerun(RunRef(5001, f"{JOBS}5001"), dry_run=False)
+    assert line == f"retried job 5001 as job 5010 {JOBS}5010"
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_dry_run_retries_nothing() -> None:
+    line = adapter().rerun(RunRef(5001, f"{JOBS}5001"), dry_run=True)
+    assert line == f"would retry job 5001 ({JOBS}5001)"
+    assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail"),
+    [
+        (403, {"message": "403 Forbidden - Job is not retryable"}, "403 Forbidden - Job is not"),
+        (500, {"message": "500 Internal Server Error"}, "500 Internal Server Error"),
+        (502, "bad gateway", "bad gateway"),
+    ],
+)
+@responses.activate
+def test_a_failed_retry_is_reported_once_never_repeated(
+    status: int, body: Any, detail: str
+) -> None:
+    kind = {"body": body} if isinstance(body, str) else {"json": body}
+    responses.add("POST", f"{API}/jobs/5001/retry", status=status, **kind)
+    line = adapter().rerun(RunRef(5001, f"{JOBS}5001"), dry_run=False)
+    assert line.startswith(f"job 5001 not retried: GitLab answered {status} to POST ")
+    assert detail in line
+    assert TOKEN not in line
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_retry_answered_with_a_redirect_is_not_followed() -> None:
+    responses.add(
+        "POST",
+        f"{API}/jobs/5001/retry",
+        status=307,
+        headers={"Location": "https://elsewhere.example/retry"},
+    )
+    line = adapter().rerun(RunRef(5001, f"{JOBS}5001"), dry_run=False)
+    assert line == (
+        "job 5001 not retried: GitLab answered POST /projects/7/jobs/5001/retry with a "
+        "redirect (307): refused, sopgate follows no redirect for a write"
+    )
+    assert len(responses.calls) == 1
+
+
+# -- what sync publishes -----------------------------------------------------------------------
+
+
+def test_publish_sync_sets_one_status_per_step_pointing_at_the_mr(tmp_path: Path) -> None:
+    situation = Situation(
+        sop_text=EXAMPLE,
+        approvals=[("sec-bob", "2026-11-25T09:00:00.000Z")],
+        statuses=[("dependency-scan", "success", "2026-11-25T09:00:00.000Z")],
+        signoffs=[Signoff("rob", "/sop reject go-no-go latency", "2026-11-26T08:30:00.000Z")],
+    )
+    gitlab, evaluation = setup(tmp_path, situation, step=None)
+    states = {result.key: result.state for result in evaluation.steps}
+    assert {"done", "rejected", "waiting"} <= set(states.values())
+    keep = frozenset({"build"})
+    mr_url = f"{BASE}/acme/fraud-model/-/merge_requests/42"
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{API}/merge_requests/42/notes", json=[])
+        rsps.add("POST", f"{API}/merge_requests/42/notes", status=201, json=fixture("note", id=7))
+        rsps.add("POST", f"{API}/statuses/{HEAD}", status=201, json=fixture("commit_status"))
+        lines = gitlab.publish_sync(evaluation, keep=keep, dry_run=False)
+        posted = [
+            json.loads(call.request.body or "{}")
+            for call in rsps.calls
+            if call.request.url == f"{API}/statuses/{HEAD}"
+        ]
+    assert lines[0] == "MR note: added note 7 on !42"
+    assert "commit status sopgate/build: kept (it points at a gate job)" in lines
+    assert [p["name"] for p in posted] == [f"sopgate/{k}" for k in states if k not in keep]
+    expected = {"done": "success", "rejected": "failed", "failed": "failed"}
+    for entry in posted:
+        state = states[entry["name"].removeprefix("sopgate/")]
+        assert entry["state"] == expected.get(state, "pending")
+        assert entry["description"].startswith(state)
+        assert len(entry["description"]) <= 255
+        assert entry["target_url"] == mr_url
+        assert entry["pipeline_id"] == 99
+    assert {e["state"] for e in posted} == {"success", "failed", "pending"}
+    assert f"commit status sopgate/security-review=success on {HEAD[:12]}: posted" in lines
+    assert f"commit status sopgate/go-no-go=failed on {HEAD[:12]}: posted" in lines
+
+
+def test_publish_sync_dry_run_posts_nothing(tmp_path: Path) -> None:
+    gitlab, evaluation = setup(tmp_path, step=None)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{API}/merge_requests/42/notes", json=[])
+        lines = gitlab.publish_sync(evaluation, keep=frozenset(), dry_run=True)
+    assert lines[0].startswith("MR note: would add a note on !42")
+    assert f"commit status: would post sopgate/staging=pending on {HEAD[:12]}" in lines
+    assert len(lines) == 1 + len(evaluation.steps)
+
+
+def test_a_status_that_fails_is_a_line_and_the_others_are_still_posted(tmp_path: Path) -> None:
+    gitlab, evaluation = setup(tmp_path, step=None)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{API}/merge_requests/42/notes", status=403, json={"message": "403"})
+        rsps.add("POST", f"{API}/statuses/{HEAD}", status=403, json={"message": "403 Forbidden"})
+        rsps.add("POST", f"{API}/statuses/{HEAD}", status=201, json=fixture("commit_status"))
+        lines = gitlab.publish_sync(evaluation, keep=frozenset(), dry_run=False)
+    assert lines[0].startswith("MR note: not published: GitLab answered 403 to GET ")
+    assert lines[1].startswith("commit status sopgate/data-readiness: not published: GitLab ")
+    assert lines[2].endswith(": posted")
+
+
+# -- the whole sync against the stub GitLab ------------------------------------------------------
+
+
+def sync_situation() -> Situation:
+    """MR !42 by dave at ``HEAD`` (head pipeline 99): rita signed production off after dave's
+    gate job 5001 failed, leaving ``sopgate/production`` pending at that job."""
+    return Situation(
+        sop_text=SOP,
+        signoffs=[Signoff("rita", "/sop approve production", "2026-11-26T09:50:00.000Z")],
+        jobs=[("deploy-staging", "success", "2026-11-26T07:30:00.000Z")],
+        groups={},
+    )
+
+
+def served_routes(situation: Situation, url: str) -> dict[tuple[str, str], tuple[int, Any]]:
+    routes = situation.routes()
+    mr = routes["GET", f"{V4}/merge_requests/42"][1]
+    mr["head_pipeline"] = {"id": 99, "sha": HEAD, "status": "failed"}
+    mr["web_url"] = f"{url}/acme/fraud-model/-/merge_requests/42"
+    routes["GET", f"{V4}/jobs/5001"] = (
+        200,
+        job(5001, web_url=f"{url}/acme/fraud-model/-/jobs/5001"),
+    )
+    statuses = routes["GET", f"{V4}/repository/commits/{HEAD}/statuses"][1]
+    statuses.append(gate_status(url, "pending", 5001, 6100))
+    return routes
+
+
+def gate_status(url: str, state: str, job_id: int, status_id: int) -> dict[str, Any]:
+    return {
+        **fixture("commit_status"),
+        "id": status_id,
+        "name": "sopgate/production",
+        "status": state,
+        "description": "gate closed",
+        "target_url": f"{url}/acme/fraud-model/-/jobs/{job_id}",
+        "author": BOT,
+    }
+
+
+@pytest.fixture
+def gitlab() -> Iterator[GitLabStub]:
+    with serve(GitLabStub(token=TOKEN)) as stub:
+        stub.routes = served_routes(sync_situation(), stub.url)
+        yield stub
+
+
+@pytest.fixture
+def foreign() -> Iterator[GitLabStub]:
+    with serve(GitLabStub(fallback=(200, []))) as served:
+        yield served
+
+
+def sync(
+    stub: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str], *, dry_run: bool = False
+) -> tuple[int, str]:
+    (tmp_path / ".sopgate.yml").write_text(SOP)
+    env = trigger_env(
+        stub.url, TRIGGER_PAYLOAD=payload_file(tmp_path, note_event()), CI_PROJECT_DIR=str(tmp_path)
+    )
+    gitlab = from_env(env, policy=RetryPolicy(sleep=lambda _: None), workdir=str(tmp_path))
+    gitlab.for_sync(env)
+    options = commands.CheckOptions(
+        step=None, sop_path=str(tmp_path / ".sopgate.yml"), platform="gitlab", dry_run=dry_run
+    )
+    code = commands.sync(options, gitlab)
+    return code, capsys.readouterr().err
+
+
+def writes(stub: GitLabStub) -> list[str]:
+    return [f"{r.method} {r.path}" for r in stub.requests if r.method != "GET"]
+
+
+def test_sync_retries_the_gate_job_that_can_now_open_once(
+    gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = sync(gitlab, tmp_path, capsys)
+    assert code == 0
+    assert gitlab.retried == [5001]
+    retried = [w for w in writes(gitlab) if w.endswith("/retry")]
+    assert retried == [f"POST {V4}/jobs/5001/retry"]
+    assert (
+        f"production: gate open now; retried job 5001 as job 9001 "
+        f"{gitlab.url}/acme/fraud-model/-/jobs/9001" in err
+    )
+    # The facts are the MR head's, never the sync pipeline's default-branch commit.
+    read = [r.path for r in gitlab.requests]
+    assert f"{V4}/repository/commits/{HEAD}/statuses" in read
+    assert f"{V4}/pipelines/99/jobs" in read
+    assert not any(DEFAULT_BRANCH_SHA in path or "/pipelines/500" in path for path in read)
+    # One status per step but the gate's own, on the MR head, pointing at the MR.
+    assert [(s["name"], s["status"], s["sha"]) for s in gitlab.posted_statuses] == [
+        ("sopgate/staging", "success", HEAD)
+    ]
+    assert gitlab.posted_statuses[0]["target_url"] == (
+        f"{gitlab.url}/acme/fraud-model/-/merge_requests/42"
+    )
+    assert gitlab.posted_statuses[0]["pipeline_id"] == 99
+    assert "commit status sopgate/production: kept (it points at a gate job)" in err
+    assert len(gitlab.notes("7", 42)) == 2  # rita's sign-off and sopgate's summary
+    # The retried job's gate posts success: the next sync retries nothing.
+    statuses = gitlab.routes["GET", f"{V4}/repository/commits/{HEAD}/statuses"][1]
+    statuses.append(gate_status(gitlab.url, "success", 9001, 6101))
+    code, err = sync(gitlab, tmp_path, capsys)
+    assert code == 0
+    assert gitlab.retried == [5001]
+    assert [w for w in writes(gitlab) if w.endswith("/retry")] == retried
+    assert "no closed gate can open now: nothing to re-run" in err
+    assert "MR note: updated note" in err
+    assert len(gitlab.notes("7", 42)) == 2
+
+
+def test_a_sync_before_the_retried_job_ends_cannot_start_a_second_one(
+    gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sync(gitlab, tmp_path, capsys)
+    code, err = sync(gitlab, tmp_path, capsys)  # sopgate/production still points at 5001
+    assert code == 0
+    assert gitlab.retried == [5001]
+    assert "job 5001 not retried: GitLab answered 403 to POST /projects/7/jobs/5001/retry" in err
+
+
+def test_a_gate_that_stays_closed_is_neither_retried_nor_asked_about(
+    gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gitlab.routes["GET", f"{V4}/merge_requests/42/notes"] = (200, [])  # no sign-off
+    code, err = sync(gitlab, tmp_path, capsys)
+    assert code == 0
+    assert gitlab.retried == []
+    assert f"{V4}/jobs/5001" not in [r.path for r in gitlab.requests]
+    assert "no closed gate can open now: nothing to re-run" in err
+    assert [s["name"] for s in gitlab.posted_statuses] == ["sopgate/staging"]
+
+
+def test_a_job_started_by_the_only_approver_is_not_retried(
+    gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rita started the gate job and signed off: her job would exclude her sign-off."""
+    gitlab.routes["GET", f"{V4}/jobs/5001"][1]["user"] = user("rita", 30)
+    code, err = sync(gitlab, tmp_path, capsys)
+    assert code == 0
+    assert gitlab.retried == []
+    assert "production: not re-run; as started by rita: " in err
+
+
+def test_a_dry_run_sync_writes_nothing(
+    gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = sync(gitlab, tmp_path, capsys, dry_run=True)
+    assert code == 0
+    assert writes(gitlab) == []
+    assert (
+        f"production: gate open now; would retry job 5001 "
+        f"({gitlab.url}/acme/fraud-model/-/jobs/5001)" in err
+    )
+
+
+def test_a_merge_request_without_a_head_commit_is_an_error(
+    gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gitlab.routes["GET", f"{V4}/merge_requests/42"][1]["sha"] = None
+    with pytest.raises(SopgateError) as raised:
+        sync(gitlab, tmp_path, capsys)
+    assert raised.value.exit_code == 3
+    assert "no head commit (sha)" in str(raised.value)
+    assert writes(gitlab) == []
+
+
+# -- the token stays at the API ------------------------------------------------------------------
+
+
+def leaked(listener: GitLabStub) -> list[str]:
+    return [
+        f"{r.method} {r.path} token={TOKEN in str(r.headers) or TOKEN in str(r.body)}"
+        for r in listener.requests
+    ]
+
+
+def test_a_gate_status_pointing_at_another_host_is_never_followed(
+    gitlab: GitLabStub, foreign: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    statuses = gitlab.routes["GET", f"{V4}/repository/commits/{HEAD}/statuses"][1]
+    statuses[-1]["target_url"] = f"{foreign.url}/acme/fraud-model/-/jobs/5001"
+    code, _err = sync(gitlab, tmp_path, capsys)
+    assert code == 0
+    assert gitlab.retried == []
+    assert leaked(foreign) == []
+
+
+def test_a_retry_redirected_elsewhere_sends_nothing_there(
+    gitlab: GitLabStub, foreign: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    retry = f"{V4}/jobs/5001/retry"
+    gitlab.redirects[("POST", retry)] = (307, f"{foreign.url}{retry}")
+    code, err = sync(gitlab, tmp_path, capsys)
+    assert code == 0
+    assert (
+        "production: gate open now; job 5001 not retried: GitLab answered POST "
+        "/projects/7/jobs/5001/retry with a redirect (307): refused, sopgate follows no "
+        "redirect for a write"
+    ) in err
+    assert [w for w in writes(gitlab) if w.endswith("/retry")] == [f"POST {retry}"]
+    assert leaked(foreign) == []
+    assert TOKEN not in err
+
+
+def test_a_job_lookup_redirected_elsewhere_is_an_error_and_sends_nothing_there(
+    gitlab: GitLabStub, foreign: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gitlab.redirects[("GET", f"{V4}/jobs/5001")] = (302, f"{foreign.url}{V4}/jobs/5001")
+    with pytest.raises(PlatformError) as raised:
+        sync(gitlab, tmp_path, capsys)
+    assert "GET /projects/7/jobs/5001" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+    assert gitlab.retried == []
+    assert leaked(foreign) == []
