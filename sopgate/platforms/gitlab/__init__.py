@@ -147,7 +147,7 @@ class GitLabAdapter:
     def for_sync(self, env: Mapping[str, str] | None = None) -> None:
         """Make this adapter gather for ``sopgate sync``: the merge request named by
         ``SOPGATE_MR_IID``, else by the webhook event in ``TRIGGER_PAYLOAD`` (a merge request,
-        note or pipeline event), else ``CI_MERGE_REQUEST_IID``; at the MR's head commit, with
+        note event), else ``CI_MERGE_REQUEST_IID``; at the MR's head commit, with
         no initiator. Raises :class:`~sopgate.errors.UsageError` when none names an MR.
         Once set for sync, later calls change nothing."""
         from sopgate.platforms.gitlab.sync import sync_settings

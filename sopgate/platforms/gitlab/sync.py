@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sopgate.errors import PlatformError, UsageError
+from sopgate.errors import PlatformError, SopgateError, UsageError
 from sopgate.platforms import one_line
 from sopgate.platforms.gitlab import mapping
 from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+from sopgate.platforms.signoff import is_sopgate
 from sopgate.sync import RunActors, RunRef
 
 if TYPE_CHECKING:
@@ -36,6 +37,13 @@ NO_MR = (
     "sopgate sync needs a merge request: set SOPGATE_MR_IID (a scheduled pipeline), or run "
     "it from a pipeline trigger fed by a merge request or comment webhook (TRIGGER_PAYLOAD)"
 )
+
+
+class NothingToSync(SopgateError):
+    """Not a failure: the event that started the pipeline concerns no merge request's gates
+    (a comment on an issue, or sopgate's own summary note). Exit 0 with this line."""
+
+    exit_code = 0
 
 
 def _positive(value: object) -> int | None:
@@ -74,8 +82,9 @@ def read_payload(value: str) -> Any:
 
 def payload_mr_iid(data: Any, project_id: str) -> int:
     """The merge request a webhook event is about: ``object_attributes.iid`` of a merge
-    request event, ``merge_request.iid`` of a note (or pipeline) event. The event is
-    untrusted input: anything else raises :class:`UsageError` naming what is missing."""
+    request event, ``merge_request.iid`` of a note event. The event is untrusted input:
+    anything else raises :class:`UsageError` naming what is missing; a comment elsewhere, or
+    sopgate's own note, raises :class:`NothingToSync`."""
     if not isinstance(data, dict):
         raise UsageError(
             f"TRIGGER_PAYLOAD is a JSON {type(data).__name__}, not a webhook event object"
@@ -91,19 +100,36 @@ def payload_mr_iid(data: Any, project_id: str) -> int:
             )
     if kind == "merge_request":
         where, holder = "object_attributes.iid", data.get("object_attributes")
-    elif kind in ("note", "pipeline"):
+    elif kind == "note":
+        _sopgates_own_or_elsewhere(data.get("object_attributes"))
         where, holder = "merge_request.iid", data.get("merge_request")
     else:
         shown = kind if isinstance(kind, str) and re.fullmatch(r"[a-z_]{1,40}", kind) else "?"
         raise UsageError(
-            f"TRIGGER_PAYLOAD is a {shown!r} event: sopgate sync reads merge request, note "
-            "and pipeline events only"
+            f"TRIGGER_PAYLOAD is a {shown!r} event: sopgate sync reads merge request and note "
+            "(comment) events only"
         )
     iid = _positive(holder.get("iid")) if isinstance(holder, dict) else None
     if iid is None:
-        about = " (a comment on no merge request)" if kind == "note" else ""
-        raise UsageError(f"TRIGGER_PAYLOAD has no merge request number at {where}{about}")
+        raise UsageError(f"TRIGGER_PAYLOAD has no merge request number at {where}")
     return iid
+
+
+def _sopgates_own_or_elsewhere(note: object) -> None:
+    """Raise :class:`NothingToSync` for a comment that is not on a merge request, and for
+    sopgate's own summary: each sync updates that note, and GitLab sends a comment event for
+    it, which would start the next sync pipeline, without end."""
+    if not isinstance(note, dict):
+        return  # judged by the missing merge_request.iid
+    noteable = note.get("noteable_type")
+    if isinstance(noteable, str) and noteable != "MergeRequest":
+        shown = noteable if re.fullmatch(r"[A-Za-z]{1,40}", noteable) else "?"
+        raise NothingToSync(
+            f"nothing to sync: the event is a comment on no merge request ({shown})"
+        )
+    body = note.get("note")
+    if isinstance(body, str) and is_sopgate(body):
+        raise NothingToSync("nothing to sync: the event is sopgate's own summary note")
 
 
 def sync_mr_iid(env: Mapping[str, str], project_id: str) -> int:

@@ -15,7 +15,8 @@ import responses
 from sopgate import commands
 from sopgate.errors import PlatformError, SopgateError, UsageError
 from sopgate.platforms.gitlab import GitLabAdapter, RetryPolicy, from_env
-from sopgate.platforms.gitlab.sync import NO_MR, PAYLOAD_LIMIT
+from sopgate.platforms.gitlab.sync import NO_MR, PAYLOAD_LIMIT, NothingToSync
+from sopgate.platforms.signoff import MARKER
 from sopgate.sync import RunActors, RunRef
 from tests.stubs.gitlab_stub import BOT, GitLabStub, serve
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
@@ -159,18 +160,15 @@ NESTED = "[" * 100_000 + "]" * 100_000
         (NESTED, "TRIGGER_PAYLOAD is not JSON: "),
         (
             json.dumps({"object_kind": "note", "issue": {"iid": 42}}),
-            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid (a comment on "
-            "no merge request)",
+            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid",
         ),
         (
             json.dumps({"object_kind": "note", "merge_request": {"iid": "42"}}),
-            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid (a comment on "
-            "no merge request)",
+            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid",
         ),
         (
             json.dumps({"object_kind": "note", "merge_request": [42]}),
-            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid (a comment on "
-            "no merge request)",
+            "TRIGGER_PAYLOAD has no merge request number at merge_request.iid",
         ),
         (
             json.dumps({"object_kind": "merge_request", "object_attributes": {"iid": True}}),
@@ -182,13 +180,13 @@ NESTED = "[" * 100_000 + "]" * 100_000
         ),
         (
             json.dumps({"object_kind": "push", "merge_request": {"iid": 42}}),
-            "TRIGGER_PAYLOAD is a 'push' event: sopgate sync reads merge request, note and "
-            "pipeline events only",
+            "TRIGGER_PAYLOAD is a 'push' event: sopgate sync reads merge request and note "
+            "(comment) events only",
         ),
         (
             json.dumps({"object_kind": "note\n::stop-commands::", "merge_request": {"iid": 1}}),
-            "TRIGGER_PAYLOAD is a '?' event: sopgate sync reads merge request, note and "
-            "pipeline events only",
+            "TRIGGER_PAYLOAD is a '?' event: sopgate sync reads merge request and note "
+            "(comment) events only",
         ),
         (
             json.dumps(note_event(project=8)),
@@ -213,6 +211,60 @@ def test_a_hostile_payload_is_refused_with_a_clear_message(payload: str, message
     assert str(raised.value).startswith(message)
     assert "\n" not in str(raised.value)
     assert raised.value.exit_code == 2
+
+
+def test_a_pipeline_event_is_refused() -> None:
+    """The sync pipeline's own pipeline events would start sync pipelines without end."""
+    event = {"object_kind": "pipeline", "project": {"id": 7}, "merge_request": {"iid": 42}}
+    with pytest.raises(UsageError) as raised:
+        from_env(trigger_env(TRIGGER_PAYLOAD=json.dumps(event)), sync=True)
+    assert str(raised.value) == (
+        "TRIGGER_PAYLOAD is a 'pipeline' event: sopgate sync reads merge request and note "
+        "(comment) events only"
+    )
+
+
+@pytest.mark.parametrize(
+    ("noteable", "message"),
+    [
+        ("Issue", "nothing to sync: the event is a comment on no merge request (Issue)"),
+        ("Commit", "nothing to sync: the event is a comment on no merge request (Commit)"),
+        ("<b>x</b>", "nothing to sync: the event is a comment on no merge request (?)"),
+    ],
+)
+def test_a_comment_elsewhere_is_nothing_to_sync(noteable: str, message: str) -> None:
+    event = note_event()
+    event["object_attributes"]["noteable_type"] = noteable
+    del event["merge_request"]
+    with pytest.raises(NothingToSync) as raised:
+        from_env(trigger_env(TRIGGER_PAYLOAD=json.dumps(event)), sync=True)
+    assert str(raised.value) == message
+    assert raised.value.exit_code == 0
+
+
+def test_sopgates_own_note_starts_no_sync() -> None:
+    """Each sync updates its note; GitLab sends a comment event for it: no endless loop."""
+    event = note_event()
+    event["object_attributes"].update(noteable_type="MergeRequest", note=f"{MARKER}\n## Gate")
+    with pytest.raises(NothingToSync) as raised:
+        from_env(trigger_env(TRIGGER_PAYLOAD=json.dumps(event)), sync=True)
+    assert str(raised.value) == "nothing to sync: the event is sopgate's own summary note"
+
+
+def test_the_sync_command_ends_well_on_an_event_with_nothing_to_sync(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sopgate.cli import main
+
+    event = note_event()
+    event["object_attributes"]["note"] = f"{MARKER}\nsummary"
+    for name, value in trigger_env(url="https://127.0.0.1:9").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TRIGGER_PAYLOAD", json.dumps(event))
+    with responses.RequestsMock():  # any request would fail the test
+        code = main(["sync", "--platform", "gitlab", "--sop", ".sopgate.yml"])
+    assert code == 0
+    assert "nothing to sync: the event is sopgate's own summary note" in capsys.readouterr().err
 
 
 def test_a_payload_file_too_large_is_not_read(tmp_path: Path) -> None:
@@ -566,6 +618,13 @@ def test_sync_retries_the_gate_job_that_can_now_open_once(
     assert gitlab.posted_statuses[0]["pipeline_id"] == 99
     assert "commit status sopgate/production: kept (it points at a gate job)" in err
     assert len(gitlab.notes("7", 42)) == 2  # rita's sign-off and sopgate's summary
+    # GitLab sends a comment event for sopgate's own note: it starts no further sync.
+    own = note_event()
+    own["object_attributes"].update(
+        noteable_type="MergeRequest", note=gitlab.notes("7", 42)[-1]["body"]
+    )
+    with pytest.raises(NothingToSync):
+        from_env(trigger_env(TRIGGER_PAYLOAD=json.dumps(own)), sync=True)
     # The retried job's gate posts success: the next sync retries nothing.
     statuses = gitlab.routes["GET", f"{V4}/repository/commits/{HEAD}/statuses"][1]
     statuses.append(gate_status(gitlab.url, "success", 9001, 6101))
