@@ -225,6 +225,9 @@ class GitLabAdapter:
         URL is what marks a gate run to retry). Failures are lines, never exceptions."""
         from sopgate.platforms.gitlab.publish import Publisher
 
+        if self.settings.sync and self._gatherer.last_mr is None:
+            # Before a gather, settings.commit is still the sync pipeline's own commit.
+            return ["MR note and commit statuses: not published, the MR head is not known yet"]
         publisher = Publisher(
             self.api, self.settings, workdir=self.workdir, mr=self._gatherer.last_mr
         )

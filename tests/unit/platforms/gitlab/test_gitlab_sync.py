@@ -518,6 +518,14 @@ def test_a_status_that_fails_is_a_line_and_the_others_are_still_posted(tmp_path:
     assert lines[2].endswith(": posted")
 
 
+@responses.activate
+def test_publish_sync_before_the_head_is_known_posts_nothing(tmp_path: Path) -> None:
+    _check, evaluation = setup(tmp_path, step=None)
+    lines = adapter().publish_sync(evaluation, keep=frozenset(), dry_run=False)
+    assert lines == ["MR note and commit statuses: not published, the MR head is not known yet"]
+    assert len(responses.calls) == 0
+
+
 # -- the whole sync against the stub GitLab ------------------------------------------------------
 
 
