@@ -4,7 +4,9 @@
 
 Gathers for ``examples/.sopgate.yml`` and for generated SOPs of 10 and 200 steps, each on
 a merge request pipeline with approvals, sign-offs, jobs, statuses, groups and evidence, and
-prints requests sent and seconds taken. The request count must not grow with the steps.
+prints requests sent and seconds taken. The request count must not grow with the steps: the
+only reads that grow are one per evidence document with ``require`` (every generated step
+requires the same one, read once) and one user search per distinct commit e-mail.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def generated(steps: int) -> str:
     head, _, _ = EXAMPLE.partition("\nsteps:\n")
     body = "".join(
         f"  - id: step-{i}\n    owner: {('sre', 'data-science', 'security')[i % 3]}\n"
-        f"    needs: []\n    checks: [check-{i}]\n    evidence: [docs/{i}.md]\n"
+        f"    needs: []\n    checks: [check-{i}]\n"
+        f"    evidence: [docs/{i}.md, {{path: reports/eval.json, require: {{auc: '>= 0.8'}}}}]\n"
         f"    approvals: [{{role: security}}, {{role: sre, source: signoff}}]\n"
         for i in range(steps)
     )
@@ -56,7 +59,8 @@ def situation(sop: str) -> Situation:
             "acme/ml-platform": ["mo"],
             "acme/sre": [f"sre-{i}" for i in range(130)],
         },
-        files=[f"docs/{i}.md" for i in range(300)],
+        files=[f"docs/{i}.md" for i in range(300)] + ["reports/eval.json"],
+        documents={"reports/eval.json": '{"auc": 0.9}'},
     )
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -143,7 +144,15 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
-    "--report-dir", metavar="DIR", help="Write the audit record (sopgate-report.json and .md) here."
+    "--report-dir",
+    metavar="DIR",
+    help="Write the audit record (sopgate-report.json and .md) and its in-toto attestation here.",
+)
+@click.option(
+    "--sign-key",
+    metavar="KEY.pem",
+    envvar="SOPGATE_SIGNING_KEY",
+    help="Also sign the attestation (DSSE, Ed25519 or ECDSA PEM key) [env SOPGATE_SIGNING_KEY].",
 )
 def check(
     step: str | None,
@@ -157,6 +166,7 @@ def check(
     interval: float | None,
     fmt: str,
     report_dir: str | None,
+    sign_key: str | None,
 ) -> None:
     """Gate STEP: exit 0 when the SOP allows it to run now, 1 when not.
 
@@ -167,6 +177,9 @@ def check(
 
     if not wait and (timeout is not None or interval is not None):
         raise click.UsageError("--timeout and --interval only apply with --wait")
+    source = click.get_current_context().get_parameter_source("sign_key")
+    if report_dir is None and source == click.core.ParameterSource.ENVIRONMENT:
+        sign_key = None  # a key set for every job signs only where a record is written
     if interval is not None and interval < 5:
         raise click.BadParameter(
             "must be at least 5s (each look costs API requests)", param_hint="--interval"
@@ -189,6 +202,7 @@ def check(
         interval=30.0 if interval is None else interval,
         fmt=fmt,
         report_dir=report_dir,
+        sign_key=sign_key,
     )
     raise SystemExit(commands.check(options))
 
@@ -278,12 +292,42 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("report", metavar="REPORT.json")
-def replay(report: str) -> None:
+@click.option(
+    "--key",
+    metavar="PUB.pem",
+    help="Also verify sopgate-attestation.dsse.json next to the report with this public key.",
+)
+def replay(report: str, key: str | None) -> None:
     """Re-evaluate a saved audit record; exit 1 if it no longer gives the same decision."""
     from sopgate.report import replay as run_replay
 
-    _evaluation, message = run_replay(report)
-    click.echo(message)
+    _evaluation, message = run_replay(report, key=key)
+    say(message)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="REPORT_OR_DIR...")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    metavar="OUTDIR",
+    default="sopgate-dossier",
+    show_default=True,
+    help="Write dossier.md, dossier.html and dossier.json here.",
+)
+@click.option(
+    "--key", metavar="PUB.pem", help="Also verify every record's signed attestation with this key."
+)
+def audit(paths: tuple[str, ...], outdir: str, key: str | None) -> None:
+    """Check the records of one deployment and write its dossier; exit 1 on any finding.
+
+    Finds every sopgate-report.json under the given folders (downloaded artifacts), replays
+    each, and checks that every step with jobs has a record of an open gate, in order.
+    """
+    from sopgate.audit import run
+
+    raise SystemExit(run(list(paths), outdir, key=key))
 
 
 def redact(text: str, env: dict[str, str] | None = None) -> str:
@@ -326,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         click.echo(redact(message), err=True)
         if os.environ.get("SOPGATE_DEBUG"):
-            raise
+            click.echo(redact(traceback.format_exc()), err=True)
         return 3
     return 0
 

@@ -16,6 +16,7 @@ from sopgate.output import annotation, machine, say
 from sopgate.sop.load import LoadedSop, read_sop
 
 if TYPE_CHECKING:
+    from sopgate.attest import PrivateKey
     from sopgate.evaluate import Evaluation, Proposed
     from sopgate.facts import Facts
     from sopgate.platforms import Adapter, Gathered
@@ -80,6 +81,7 @@ class CheckOptions:
     interval: float = 30.0
     fmt: str = "text"
     report_dir: str | None = None
+    sign_key: str | None = None
 
 
 class Source:
@@ -106,14 +108,20 @@ class Source:
 
         gathered = gather_within(self.adapter, self.options.sop_path, gather_deadline())
         facts = gathered.facts
-        if gathered.proposed_sop_text is not None:
-            # Trust: the change edits (or adds) the SOP; its owners must approve the change.
+        if gathered.proposed_sop_text is not None or gathered.sop_deleted:
+            # Trust: the change edits, adds, deletes or moves the SOP; its owners must approve.
             facts = facts.model_copy(update={"sop_changed": True})
         if gathered.sop_text is not None:
             loaded = parse_sop(gathered.sop_text, path=self.options.sop_path)
         else:
             loaded = read_sop(self.options.sop_path)
         return loaded, facts, gathered.proposed_sop_text
+
+    def job_names(self) -> tuple[str, ...] | None:
+        """The names the current job goes by, as the adapter tells them (GitHub: the job id
+        and its display name); None: the environment's GITHUB_JOB or CI_JOB_NAME."""
+        names = getattr(self.adapter, "job_names", None)
+        return tuple(names()) if callable(names) else None
 
 
 def gather_deadline(env: dict[str, str] | None = None) -> float:
@@ -158,14 +166,19 @@ def gather_within(
     return gathered
 
 
-def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
-    """The step whose ``jobs`` match the current CI job (GITHUB_JOB or CI_JOB_NAME)."""
+def infer_step(
+    loaded: LoadedSop, names: tuple[str, ...] | None = None, env: dict[str, str] | None = None
+) -> str:
+    """The step whose ``jobs`` match the current CI job under any of its ``names`` (the
+    adapter's: GitHub's job id and display name), else GITHUB_JOB or CI_JOB_NAME."""
     from sopgate.gates import glob_regex
     from sopgate.sop.plan import build_plan
 
     env = dict(os.environ) if env is None else env
-    job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
-    if not job:
+    if not names:
+        job = env.get("GITHUB_JOB") or env.get("CI_JOB_NAME")
+        names = (job,) if job else ()
+    if not names:
         raise UsageError(
             "no STEP given and no CI job to infer it from (GITHUB_JOB and "
             "CI_JOB_NAME are unset); run: sopgate check STEP"
@@ -173,12 +186,13 @@ def infer_step(loaded: LoadedSop, env: dict[str, str] | None = None) -> str:
     matches = [
         node.key
         for node in build_plan(loaded.sop).nodes
-        if any(glob_regex(node.expand(p)).match(job) for p in node.step.jobs)
+        if any(glob_regex(node.expand(p)).match(n) for p in node.step.jobs for n in names)
     ]
     if len(matches) != 1:
         found = ", ".join(matches) if matches else "none"
+        job = f"'{names[0]}'" + "".join(f" (named '{n}')" for n in names[1:])
         raise UsageError(
-            f"cannot infer the step from job '{job}': steps whose jobs match: "
+            f"cannot infer the step from job {job}: steps whose jobs match: "
             f"{found}; run: sopgate check STEP"
         )
     return matches[0]
@@ -190,7 +204,7 @@ def _evaluate(source: Source, step: str | None, *, infer: bool) -> Evaluation:
     from sopgate.evaluate import evaluate
 
     loaded, facts, proposed_text = source.gather()
-    target = step if step is not None or not infer else infer_step(loaded)
+    target = step if step is not None or not infer else infer_step(loaded, source.job_names())
     evaluation = evaluate(loaded, facts, target)
     if proposed_text is not None:
         evaluation = replace(evaluation, proposed=_proposed(proposed_text, loaded, facts, target))
@@ -236,6 +250,7 @@ def check(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
+    key = _signing_key(options)
     source = Source(options)
     evaluation = _evaluate(source, options.step, infer=True)
     _warn(evaluation.loaded)
@@ -257,7 +272,7 @@ def check(
     _show(evaluation, options.fmt)
     _publish(source, evaluation, options)
     if options.report_dir:
-        _write_report(evaluation, options)
+        _write_report(evaluation, options, key)
     if options.wait and not _settled(evaluation):
         result = evaluation.by_key[evaluation.target or ""]
         say(
@@ -286,14 +301,30 @@ def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> N
             say(line, err=True)
 
 
-def _write_report(evaluation: Evaluation, options: CheckOptions) -> None:
+def _signing_key(options: CheckOptions) -> PrivateKey | None:
+    """The DSSE signing key, loaded before anything is gathered so a bad key fails first."""
+    if not options.sign_key:
+        return None
+    if not options.report_dir:
+        raise UsageError("--sign-key (or SOPGATE_SIGNING_KEY) needs --report-dir")
+    from sopgate.attest import load_private_key
+
+    return load_private_key(options.sign_key)
+
+
+def _write_report(evaluation: Evaluation, options: CheckOptions, key: PrivateKey | None) -> None:
+    from sopgate.attest import ATTESTATION_JSON
     from sopgate.report import REPORT_JSON, REPORT_MD, write_report
 
     assert options.report_dir is not None
     if options.dry_run:
-        say(f"dry run: would write {REPORT_JSON} and {REPORT_MD} to {options.report_dir}", err=True)
+        say(
+            f"dry run: would write {REPORT_JSON}, {REPORT_MD} and {ATTESTATION_JSON}"
+            f"{' (and its signed envelope)' if key else ''} to {options.report_dir}",
+            err=True,
+        )
         return
-    for path in write_report(evaluation, options.report_dir):
+    for path in write_report(evaluation, options.report_dir, sign_key=key):
         say(f"wrote {path}", err=True)
 
 

@@ -24,18 +24,25 @@ if TYPE_CHECKING:
 class Gathered:
     """What an adapter found about the deployed commit.
 
-    ``sop_text`` is the SOP read from the change's target branch through the API (None when
-    not on a change: the checkout's file is used). ``proposed_sop_text`` is the change's own
-    version when the change edits the SOP, for the "how it would decide" summary.
+    ``sop_text`` is the SOP in force, read through the API (DESIGN.md, Trust); None only
+    from an adapter that does not read it yet (the checkout's file is used).
+    ``proposed_sop_text`` is the change's own version when the change edits or adds the SOP,
+    for the "how it would decide" summary. ``sop_deleted`` is true when the change deletes or
+    moves the SOP: a change to it as much as an edit (its owners must approve).
     """
 
     facts: Facts
     sop_text: str | None = None
     proposed_sop_text: str | None = None
+    sop_deleted: bool = False
 
 
 class Adapter(Protocol):
-    """The platform-facing shell around the pure evaluator."""
+    """The platform-facing shell around the pure evaluator.
+
+    An adapter may also offer ``job_names() -> tuple[str, ...]``: the names the current job
+    goes by (GitHub: its id and its display name), for ``check`` without STEP.
+    """
 
     name: str
 

@@ -46,6 +46,12 @@ def origin(url: str) -> Origin:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def describe_origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, for messages (never carries a path or userinfo)."""
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
 def same_origin(url: str, base: str) -> bool:
     """True when ``url`` has exactly the scheme, host and port of ``base``."""
     return origin(url) == origin(base) and origin(base)[1] != ""
@@ -98,21 +104,29 @@ def budget_from_env(env: Mapping[str, str]) -> float:
 
 @dataclass
 class Deadline:
-    """A point in time after which no more waiting or reading is allowed."""
+    """A point in time after which no more waiting or reading is allowed.
+
+    ``parent`` is an enclosing deadline (a request's within its gather's): this one ends
+    when either does, and the message names the one that ended.
+    """
 
     seconds: float
     what: str
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     start: float = field(default=0.0, init=False)
+    parent: Deadline | None = field(default=None, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         self.start = self.clock()
 
     def remaining(self) -> float:
-        return self.seconds - (self.clock() - self.start)
+        own = self.seconds - (self.clock() - self.start)
+        return own if self.parent is None else min(own, self.parent.remaining())
 
     def check(self) -> None:
         """Raise :class:`PlatformError` when the time is spent."""
+        if self.parent is not None:
+            self.parent.check()
         if self.remaining() <= 0:
             raise PlatformError(f"{self.what} took longer than {self.seconds:g} s: gave up")
 
@@ -133,7 +147,7 @@ class PageGuard:
         if not same_origin(url, self.base):
             raise PlatformError(
                 f"{self.platform} sent a next-page link to another host for {self.what}: "
-                f"refused ({origin(url)[0]}://{origin(url)[1]}:{origin(url)[2]} is not the API)"
+                f"refused ({describe_origin(url)} is not the API)"
             )
         if url in self.seen:
             raise PlatformError(

@@ -3,6 +3,11 @@
 Standard library only: ``http.server`` in a thread. It answers the requests sopgate makes
 from :class:`GitHubState`, paginates with ``Link`` headers, supports ETags (``304``), can add
 latency, and records every request and every posted status and comment.
+
+Hostile answers (``GitHubState.tricks``) let tests attack the client offline: next-page links
+to another listener or to the page itself, redirects, a body dripped byte by byte, a slow
+endpoint. :class:`Listener` is a second server on 127.0.0.1 that records every request it
+gets (headers and body), so a test can assert that no credential ever reaches it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -25,6 +30,26 @@ class Recorded:
     path: str
     conditional: bool
     authorized: bool
+
+
+@dataclass(frozen=True)
+class Trick:
+    """A hostile answer to the requests whose path (without ``/api/v3``) matches ``path``
+    (a regular expression, searched) and whose method is ``method``.
+
+    ``kind``: ``next`` adds ``Link: <to>; rel="next"`` to the normal answer; ``self`` adds a
+    next link to the request's own URL; ``redirect`` answers ``status`` (301, 302, 307, 308)
+    with ``Location: to``, ``{path}`` in ``to`` standing for the request's path and query;
+    ``drip`` sends the normal answer one byte every ``seconds``; ``slow`` waits ``seconds``
+    before answering normally.
+    """
+
+    path: str
+    kind: str
+    method: str = "GET"
+    to: str = ""
+    status: int = 302
+    seconds: float = 1.0
 
 
 @dataclass
@@ -39,7 +64,14 @@ class GitHubState:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     pulls: list[dict[str, Any]] = field(default_factory=list)  # commits/{sha}/pulls
     teams: dict[str, list[str]] = field(default_factory=dict)  # "org/team" -> logins
+    default_branch: str = "main"
+    protected: set[str] = field(default_factory=set)  # protected branch names
+    commits: list[dict[str, Any]] = field(default_factory=list)  # pulls/{n}/commits
+    check_suites: list[dict[str, Any]] = field(default_factory=list)  # of any commit
+    timeline: list[dict[str, Any]] = field(default_factory=list)  # issues/{n}/timeline
+    approvals: list[dict[str, Any]] = field(default_factory=list)  # actions/runs/{id}/approvals
     latency: float = 0.0
+    tricks: list[Trick] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -63,6 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve("PATCH")
 
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         state = self.server.state
         if state.latency:
@@ -79,7 +114,16 @@ class _Handler(BaseHTTPRequestHandler):
             )
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"null") if length else None
-            status, data, paged = self._route(method, path, query, body)
+            trick = next(
+                (t for t in state.tricks if t.method == method and re.search(t.path, path)), None
+            )
+            if not (trick and trick.kind == "redirect"):  # a redirected write does not happen
+                status, data, paged = self._route(method, path, query, body)
+        if trick and trick.kind == "redirect":
+            self._answer(trick.status, b"", {"Location": trick.to.replace("{path}", self.path)})
+            return
+        if trick and trick.kind == "slow":
+            time.sleep(trick.seconds)
         if paged and isinstance(data, list):
             per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
             chunk = data[(page - 1) * per_page : page * per_page]
@@ -95,22 +139,42 @@ class _Handler(BaseHTTPRequestHandler):
             data = chunk if paged is True else {paged: chunk, "total_count": len(data)}
         else:
             link = ""
-        raw = json.dumps(data).encode()
+        if trick and trick.kind == "next":
+            link = f'<{trick.to}>; rel="next"'
+        if trick and trick.kind == "self":
+            link = f'<http://{self.headers["Host"]}{self.path}>; rel="next"'
+        raw = b"" if status == 204 else json.dumps(data).encode()
         etag = f'W/"{hashlib.sha1(raw).hexdigest()}"'
         if method == "GET" and status == 200 and self.headers.get("If-None-Match") == etag:
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
+        headers = {"Content-Type": "application/json; charset=utf-8"}
         if method == "GET":
-            self.send_header("ETag", etag)
+            headers["ETag"] = etag
         if link:
-            self.send_header("Link", link)
-        self.end_headers()
-        self.wfile.write(raw)
+            headers["Link"] = link
+        self._answer(
+            status, raw, headers, drip=trick.seconds if trick and trick.kind == "drip" else 0
+        )
+
+    def _answer(self, status: int, raw: bytes, headers: dict[str, str], drip: float = 0) -> None:
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            if not drip:
+                self.wfile.write(raw)
+                return
+            for index in range(len(raw)):
+                self.wfile.write(raw[index : index + 1])
+                self.wfile.flush()
+                time.sleep(drip)
+        except OSError:  # the client gave up (a deadline passed), as it should
+            pass
 
     def _route(
         self, method: str, path: str, query: dict[str, str], body: Any
@@ -123,6 +187,24 @@ class _Handler(BaseHTTPRequestHandler):
                 rf"{repo}/pulls/\d+/reviews", path
             ):
                 return 200, state.reviews, True
+            if path == repo:
+                return (
+                    200,
+                    {"full_name": state.repository, "default_branch": state.default_branch},
+                    False,
+                )
+            match = re.fullmatch(rf"{repo}/branches/(.+)", path)
+            if match:
+                name = unquote(match.group(1))
+                return 200, {"name": name, "protected": name in state.protected}, False
+            if re.fullmatch(rf"{repo}/pulls/\d+/commits", path):
+                return 200, state.commits, True
+            if re.fullmatch(rf"{repo}/commits/\w+/check-suites", path):
+                return 200, state.check_suites, "check_suites"
+            if re.fullmatch(rf"{repo}/issues/\d+/timeline", path):
+                return 200, state.timeline, True
+            if re.fullmatch(rf"{repo}/actions/runs/\d+/approvals", path):
+                return 200, state.approvals, False
             if re.fullmatch(rf"{repo}/issues/\d+/comments", path):
                 for comment in state.comments:  # URLs on this server, as GitHub's are
                     comment["url"] = f"{base}{repo}/issues/comments/{comment['id']}"
@@ -173,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return 201, status, False
             match = re.fullmatch(rf"{repo}/issues/(\d+)/comments", path)
             if match:
-                number = len(state.comments) + 1
+                number = max((c["id"] for c in state.comments), default=0) + 1
                 comment = {
                     "id": number,
                     "body": body["body"],
@@ -194,6 +276,11 @@ class _Handler(BaseHTTPRequestHandler):
                         comment["body"] = body["body"]
                         comment["updated_at"] = "2026-11-26T10:00:01Z"
                         return 200, comment, False
+        if method == "DELETE":
+            match = re.fullmatch(rf"{repo}/issues/comments/(\d+)", path)
+            if match:
+                state.comments[:] = [c for c in state.comments if c["id"] != int(match.group(1))]
+                return 204, None, False
         return 404, {"message": "Not Found"}, False
 
 
@@ -205,13 +292,86 @@ class _Server(ThreadingHTTPServer):
         self.state = state
 
 
+@dataclass
+class Heard:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+class _ListenerHandler(BaseHTTPRequestHandler):
+    server: _ListenerServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _record(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        with self.server.lock:
+            self.server.heard.append(Heard(self.command, self.path, dict(self.headers), body))
+        raw = b"[]" if self.command == "GET" else b"{}"
+        self.send_response(200 if self.command == "GET" else 201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _record
+
+
+class _ListenerServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ListenerHandler)
+        self.heard: list[Heard] = []
+        self.lock = threading.Lock()
+
+
+class Listener:
+    """A second server on 127.0.0.1 (another origin than the stub) that records every
+    request, headers and body included, and answers ``[]`` or ``{}``.
+
+    ``with Listener() as other: ... other.url ... other.heard``
+    """
+
+    def __init__(self) -> None:
+        self._server = _ListenerServer()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def heard(self) -> list[Heard]:
+        with self._server.lock:
+            return list(self._server.heard)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
 class GitHubStub:
     """``with GitHubStub(state) as stub: ... stub.url ...`` serves on a free port."""
 
     def __init__(self, state: GitHubState) -> None:
         self.state = state
         self._server = _Server(state)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def url(self) -> str:

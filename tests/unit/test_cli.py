@@ -434,3 +434,21 @@ def test_plan_shows_groups_owners_and_gates(capsys: pytest.CaptureFixture[str]) 
         "      needs: go-no-go, production[eu-west]\n"
         "      window: mon, tue, wed, thu 09:00-16:00 Europe/Berlin\n"
     ) in out
+
+
+def test_debug_prints_the_traceback_and_still_fails_closed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary = "ghp_CANARY0123456789abcdef"
+    monkeypatch.setenv("GITHUB_TOKEN", canary)
+    monkeypatch.setenv("SOPGATE_DEBUG", "1")
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(f"GET https://x-access-token:{canary}@api.github.com failed")
+
+    monkeypatch.setattr("sopgate.commands.status", explode)
+    code, out, err = run(capsys, "status", "--sop", SOP, "--facts", f"{FACTS}/green.yml")
+    assert code == 3  # a traceback for the operator, but never exit 1 (or 0) instead of 3
+    assert "Traceback (most recent call last):" in err
+    assert "RuntimeError: GET https://x-access-token:***@api.github.com failed" in err
+    assert canary not in out + err

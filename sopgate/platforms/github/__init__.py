@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sopgate.errors import PlatformError
 from sopgate.facts import now_utc
@@ -20,6 +21,7 @@ from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import Api, RetryPolicy
 from sopgate.platforms.github.gather import Found, Gatherer, Settings
 from sopgate.platforms.github.publish import Publisher
+from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, require_safe_api_url
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
@@ -46,6 +48,7 @@ class GitHubAdapter:
 
     settings: Settings
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    deadline: float = GATHER_DEADLINE
     clock: Callable[[], datetime] = now_utc
     markdown: Callable[[Evaluation], str] = _markdown
     name: str = "github"
@@ -53,7 +56,9 @@ class GitHubAdapter:
     found: Found | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.api = Api(self.settings.api_url, self.settings.token, retry=self.retry)
+        self.api = Api(
+            self.settings.api_url, self.settings.token, retry=self.retry, deadline=self.deadline
+        )
 
     def __repr__(self) -> str:
         return f"GitHubAdapter(repository={self.settings.repository!r})"
@@ -62,19 +67,39 @@ class GitHubAdapter:
         """Snapshot the facts of the deployed commit.
 
         The deployed commit is the pull request's head on pull request events, else
-        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). On a pull
-        request the SOP is read from the base branch (``sop_text``) and, when the change
-        edits it, from the head (``proposed_sop_text``). Approvals come in GitHub's order:
-        reviews, then sign-off comments; checks are check runs then the latest commit status
-        per context. A team GitHub will not list is ``None`` in ``groups`` with a note. The
-        request count does not depend on the number of steps.
+        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). The SOP in
+        force (``sop_text``) is always read through the API, never from the checkout (see
+        :mod:`.sop_source`); the change's own version is ``proposed_sop_text`` when it
+        differs, and ``sop_deleted`` says the change deletes or moves it. Approvals come in
+        GitHub's order: reviews, sign-off comments, then deployment approvals; checks are
+        check runs then the latest commit status per context. A team GitHub will not list
+        is ``None`` in ``groups`` with a note. The initiator is ``GITHUB_ACTOR`` of a gate
+        run and None on sync events. The request count does not depend on the number of
+        steps, except one contents read per evidence document a ``require`` reads.
 
         Raises :class:`~sopgate.errors.PlatformError` when GitHub cannot be asked or
-        answers unusably (after bounded retries).
+        answers unusably (after bounded retries), or not within ``deadline`` seconds.
         """
+        self.api.begin()
         gatherer = Gatherer(self.api, self.settings, self.clock)
         gathered, self.found = gatherer.gather(sop_path)
         return gathered
+
+    def job_names(self) -> tuple[str, ...]:
+        """The names the current job goes by, for ``check`` without STEP: its id
+        (``GITHUB_JOB``) and its display name, the name of its check run
+        (``SOPGATE_CHECK_RUN_ID``, which the action sets from ``job.check_run_id``; one
+        request). A check run GitHub will not show (403/404) adds no name."""
+        names = [self.settings.job or ""]
+        run = self.settings.check_run_id
+        if run:
+            page = self.api.get(
+                f"/repos/{self.settings.repository}/check-runs/{quote(run, safe='')}",
+                allow=frozenset({403, 404}),
+            )
+            name = page.data.get("name") if isinstance(page.data, dict) else None
+            names.append(name if isinstance(name, str) else "")
+        return tuple(dict.fromkeys(n for n in names if n))
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
         """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, write ``decision``,
@@ -87,12 +112,18 @@ class GitHubAdapter:
         ``dry_run`` nothing is written and the lines say what would be. Failures are
         returned as lines, never raised.
         """
-        publisher = Publisher(self.settings, self.retry, self.markdown)
+        self.api.begin()
+        publisher = Publisher(self.settings, self.api, self.markdown)
         return publisher.publish(evaluation, self.found, dry_run=dry_run)
 
 
 def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -> Settings:
-    """Read the GitHub Actions context; missing essentials raise PlatformError (exit 3)."""
+    """Read the GitHub Actions context; missing essentials raise PlatformError (exit 3), as
+    do an API URL that would carry the token in clear text (``http://`` to a host that is
+    not loopback, unless ``SOPGATE_ALLOW_HTTP=1``) and an event payload that is not a JSON
+    object."""
+    api_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
+    require_safe_api_url(api_url, env, platform="GitHub", name="GITHUB_API_URL")
     repository = env.get("GITHUB_REPOSITORY", "")
     if repository.count("/") != 1:
         raise PlatformError(
@@ -117,9 +148,13 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
                 f"cannot read the event payload $GITHUB_EVENT_PATH "
                 f"({event_path}): {type(exc).__name__}"
             ) from None
-        event = loaded if isinstance(loaded, dict) else {}
+        if not isinstance(loaded, dict):
+            raise PlatformError(
+                f"the event payload $GITHUB_EVENT_PATH ({event_path}) is not a JSON object: refused"
+            )
+        event = loaded
     return Settings(
-        api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        api_url=api_url,
         repository=repository,
         event_name=env.get("GITHUB_EVENT_NAME", ""),
         event=event,
@@ -131,12 +166,19 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
         run_id=env.get("GITHUB_RUN_ID") or None,
         comment=env.get("SOPGATE_COMMENT", "true").strip().lower() not in ("false", "0", "no"),
         token=token,
+        ref=env.get("GITHUB_REF", ""),
+        triggering_actor=env.get("GITHUB_TRIGGERING_ACTOR") or None,
+        check_run_id=env.get("SOPGATE_CHECK_RUN_ID") or None,
     )
 
 
 def from_env(
     env: Mapping[str, str], *, token_env: str | None = None, retry: RetryPolicy | None = None
 ) -> GitHubAdapter:
-    """The adapter for the current GitHub Actions run (see :func:`settings_from_env`)."""
+    """The adapter for the current GitHub Actions run (see :func:`settings_from_env`).
+
+    ``SOPGATE_API_TIMEOUT`` (seconds, default 120) bounds each gather and each publish:
+    every request, transfer and retry pause included.
+    """
     settings = settings_from_env(env, token_env=token_env)
-    return GitHubAdapter(settings, retry=retry or RetryPolicy())
+    return GitHubAdapter(settings, retry=retry or RetryPolicy(), deadline=budget_from_env(env))

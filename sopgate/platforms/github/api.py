@@ -1,9 +1,13 @@
-"""A small JSON client for GitHub's REST API used to gather facts.
+"""A small JSON client for GitHub's REST API: the one place that sends sopgate's requests
+to GitHub, reads and writes alike.
 
-Why not PyGithub here: gathering needs conditional requests (an ETag cache per URL so that a
+Why not PyGithub: gathering needs conditional requests (an ETag cache per URL so that a
 ``--wait`` loop re-asks cheaply), one request counter, and a retry policy bounded in count and
-total time. PyGithub's objects hide the response headers those need, so listings go through
-``requests`` directly; PyGithub is used for the writes in :mod:`.publish`.
+total time; and every request must obey the trust rules of DESIGN.md: credentials only to
+the exact API origin (next-page links and redirects elsewhere are refused), writes follow no
+redirect, an overall deadline per request and per gather that counts transfer time, a cap on
+answer size. PyGithub follows a 301 of a POST to any path, takes a 307 for success, and reads
+bodies without a deadline, so :mod:`.publish` writes through this client too.
 """
 
 from __future__ import annotations
@@ -15,18 +19,33 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import requests
+import urllib3
 
 from sopgate import __version__
 from sopgate.errors import PlatformError
 from sopgate.platforms.retry import retry_after
+from sopgate.platforms.transport import (
+    GATHER_DEADLINE,
+    MAX_BODY,
+    MAX_PAGES,
+    REQUEST_DEADLINE,
+    Deadline,
+    PageGuard,
+    describe_origin,
+    read_body,
+    same_origin,
+)
 
 JSON = Any
 
 #: Statuses whose answer is worth asking again after a pause.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Redirects a GET follows within the API origin (GitHub answers 301 for a renamed repository).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,18 @@ def is_rate_limited(status: int, headers: Any, body: str) -> bool:
     )
 
 
+class HttpError(PlatformError):
+    """A request that failed; ``retryable`` says whether asking again later may help, and
+    ``retry_after`` how long GitHub asked to wait (seconds), when it said."""
+
+    def __init__(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
 @dataclass
 class Page:
     status: int
@@ -93,21 +124,31 @@ class _Cached:
 
 @dataclass
 class Api:
-    """GET-only JSON access with pagination, an ETag cache and bounded retries.
+    """JSON access to one API origin: pagination, an ETag cache, bounded retries, writes.
 
     The cache lives as long as the instance: a second :meth:`get` of the same URL sends
     ``If-None-Match`` and, on ``304 Not Modified``, returns the cached body.
     ``requests_made`` counts every HTTP request, ``not_modified`` the 304 answers.
+
+    Time: ``timeout`` bounds each socket wait, ``request_deadline`` one request from sending
+    to its last byte, ``deadline`` everything between two :meth:`begin` calls (one gather,
+    one publish: requests, transfers and retry pauses). ``max_body`` bytes per answer and
+    ``max_pages`` pages per listing; past these the answer is refused, never cut.
     """
 
     base_url: str
     token: str | None = field(repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 30.0
+    deadline: float = GATHER_DEADLINE
+    request_deadline: float = REQUEST_DEADLINE
+    max_body: int = MAX_BODY
+    max_pages: int = MAX_PAGES
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     requests_made: int = 0
     not_modified: int = 0
     _cache: dict[str, _Cached] = field(default_factory=dict, repr=False)
+    _budget: Deadline | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -118,8 +159,16 @@ class Api:
                 "User-Agent": f"sopgate/{__version__}",
             }
         )
-        if self.token:
-            self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def begin(self) -> None:
+        """Start the overall deadline anew (each gather, each publish)."""
+        self._budget = Deadline(self.deadline, "asking GitHub", clock=self.retry.clock)
+
+    def budget(self) -> Deadline:
+        if self._budget is None:
+            self.begin()
+        assert self._budget is not None
+        return self._budget
 
     def url(self, path: str, **params: str | int) -> str:
         query = f"?{urlencode(params)}" if params else ""
@@ -140,13 +189,16 @@ class Api:
 
         ``key`` names the array inside an object answer (``check_runs``). Returns the status
         of the first page (an allowed error status gives an empty list) and the items in the
-        order GitHub lists them.
+        order GitHub lists them. A next link to another origin, one that repeats a page, or
+        more than ``max_pages`` pages raise PlatformError: a listing is whole or refused.
         """
+        guard = PageGuard(self.base_url, "GitHub", path, max_pages=self.max_pages)
         items: list[JSON] = []
         url: str | None = self.url(path, per_page=100)
         status = 200
         first = True
         while url:
+            guard.visit(url)
             page = self._get(url, allow=allow, what=path)
             if first:
                 status = page.status
@@ -163,15 +215,47 @@ class Api:
             url = page.next_url
         return status, items
 
+    def write(self, method: str, path: str, body: JSON = None) -> JSON:
+        """One write (``POST``, ``PATCH``, ``DELETE``) to ``path``, sent exactly once.
+
+        No redirect is followed, to another origin or this one: a 3xx answer means the write
+        did not happen. No retry either (a write may not be idempotent): failures raise
+        :class:`HttpError` whose ``retryable`` tells the caller whether to try again.
+        Returns the answer's JSON (None for an empty answer).
+        """
+        what = f"{method} {path}"
+        response = self._once(method, self.url(path), {}, what, body)
+        status = response.status_code
+        if 300 <= status < 400:
+            raise HttpError(f"HTTP {status}: a redirect; writes follow none")
+        if status >= 400:
+            retryable = status in RETRY_STATUSES or is_rate_limited(
+                status, response.headers, response.text
+            )
+            message = _message(response)
+            raise HttpError(
+                self.redact(f"HTTP {status}" + (f": {message}" if message else "")),
+                retryable=retryable,
+                retry_after=_retry_after(response) if retryable else None,
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise HttpError(f"HTTP {status} with malformed JSON") from None
+
     # -- one request, retried ---------------------------------------------------------------
 
     def _get(self, url: str, *, allow: frozenset[int], what: str) -> Page:
         cached = self._cache.get(url)
         headers = {"If-None-Match": cached.etag} if cached else {}
-        response = self._send(url, headers, what)
+        response = self._follow(url, headers, what)
         if response.status_code == 304 and cached:
             self.not_modified += 1
             return Page(200, cached.data, cached.next_url)
+        if 300 <= response.status_code < 400:
+            raise PlatformError(f"GitHub answered {what} with HTTP {response.status_code}: refused")
         if response.status_code >= 400:
             if response.status_code in allow:
                 return Page(response.status_code, None, None)
@@ -183,10 +267,32 @@ class Api:
                 f"GitHub answered {what} with malformed JSON (HTTP {response.status_code})"
             ) from None
         next_url = _next_link(response.headers.get("Link", ""))
+        if next_url is not None:
+            next_url = urljoin(response.url or url, next_url)
         etag = response.headers.get("ETag")
         if etag:
             self._cache[url] = _Cached(etag, data, next_url)
         return Page(response.status_code, data, next_url)
+
+    def _follow(self, url: str, headers: dict[str, str], what: str) -> requests.Response:
+        """GET ``url``, following redirects only within the API origin, at most
+        :data:`MAX_REDIRECTS` times."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(url, headers, what)
+            if response.status_code not in REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("Location")
+            if not location:
+                raise PlatformError(
+                    f"GitHub answered {what} with HTTP {response.status_code} and no "
+                    "Location: refused"
+                )
+            url = urljoin(url, location)
+            if not same_origin(url, self.base_url):
+                raise PlatformError(
+                    f"GitHub redirected {what} to another host ({describe_origin(url)}): refused"
+                )
+        raise PlatformError(f"GitHub redirected {what} more than {MAX_REDIRECTS} times: refused")
 
     def _send(self, url: str, headers: dict[str, str], what: str) -> requests.Response:
         policy = self.retry
@@ -195,14 +301,10 @@ class Api:
         while True:
             attempt += 1
             response: requests.Response | None = None
-            problem: str
             try:
-                self.requests_made += 1
-                response = self.session.get(url, headers=headers, timeout=self.timeout)
-            except requests.Timeout:
-                problem = f"GitHub did not answer {what} within {self.timeout:g} s"
-            except requests.RequestException as exc:
-                problem = f"cannot reach GitHub for {what}: {type(exc).__name__}"
+                response = self._once("GET", url, headers, what)
+            except HttpError as exc:
+                problem = str(exc)
             else:
                 retryable = response.status_code in RETRY_STATUSES or is_rate_limited(
                     response.status_code, response.headers, response.text
@@ -212,7 +314,11 @@ class Api:
                 problem = self._failure(response, what)
             wait = policy.delay(attempt, response)
             spent = policy.clock() - started
-            if attempt >= policy.attempts or spent + wait > policy.budget:
+            if (
+                attempt >= policy.attempts
+                or spent + wait > policy.budget
+                or wait >= self.budget().remaining()
+            ):
                 raise PlatformError(
                     self.redact(
                         f"{problem} (gave up after {attempt} "
@@ -221,25 +327,73 @@ class Api:
                 )
             policy.sleep(wait)
 
+    def _once(
+        self, method: str, url: str, headers: dict[str, str], what: str, body: JSON = None
+    ) -> requests.Response:
+        """Send one request and read its whole answer under the deadlines. Credentials go
+        only to the API origin; redirects are returned, never followed. Network failures
+        raise :class:`HttpError` (retryable); a spent deadline or an oversized answer raise
+        :class:`PlatformError`."""
+        if not same_origin(url, self.base_url):  # callers check first; this is the last guard
+            raise PlatformError(f"refused to send a request to {describe_origin(url)}")
+        deadline = Deadline(
+            self.request_deadline, f"GitHub's answer to {what}", parent=self.budget()
+        )
+        deadline.check()
+        wait = max(0.001, min(self.timeout, deadline.remaining()))
+        sent = dict(headers)
+        if self.token:
+            sent["Authorization"] = f"Bearer {self.token}"
+        self.requests_made += 1
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=sent,
+                json=body,
+                timeout=wait,
+                stream=True,
+                allow_redirects=False,
+            )
+            if 300 <= response.status_code < 400:
+                response.close()  # a redirect's body is of no use
+                response._content = b""
+            else:
+                read_body(response, deadline, max_bytes=self.max_body)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+            raise HttpError(
+                f"GitHub did not answer {what} within {wait:.3g} s", retryable=True
+            ) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise HttpError(
+                f"cannot reach GitHub for {what}: {type(exc).__name__}", retryable=True
+            ) from None
+        return response
+
     def _failure(self, response: requests.Response, what: str) -> str:
         status = response.status_code
-        message = ""
-        try:
-            body = response.json()
-            if isinstance(body, dict) and isinstance(body.get("message"), str):
-                message = body["message"]
-        except ValueError:
-            pass
+        message = _message(response)
         hint = {
             401: "the token is missing, expired or invalid",
             403: "the token lacks a permission, or a rate limit was hit",
             404: "not found, or the token cannot see it",
         }.get(status, "")
         parts = [f"GitHub answered {what} with HTTP {status}"]
-        parts += [p for p in (message[:200], hint) if p]
+        parts += [p for p in (message, hint) if p]
         return self.redact(
             ": ".join(parts[:1]) + (f": {'; '.join(parts[1:])}" if len(parts) > 1 else "")
         )
+
+
+def _message(response: requests.Response) -> str:
+    """GitHub's ``message`` of an error answer (at most 200 characters), or empty."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])[:200]
+    return ""
 
 
 def _next_link(header: str) -> str | None:
@@ -268,5 +422,8 @@ def iter_dicts(items: list[JSON]) -> Iterator[dict[str, JSON]]:
 
 
 def loads_event(text: str) -> dict[str, JSON]:
+    """An event payload: a JSON object, or PlatformError (never silently ``{}``)."""
     data = json.loads(text)
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise PlatformError("the event payload is not a JSON object: refused")
+    return data

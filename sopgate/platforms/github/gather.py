@@ -1,33 +1,50 @@
 """Gather one :class:`~sopgate.facts.Facts` snapshot from GitHub's REST API.
 
 The number of requests does not depend on the SOP's steps: one paginated listing each for
-reviews, comments, check runs and statuses, one git tree, one listing per team, and up to
-two contents reads for the SOP on a pull request (plus one lookup of the change when the
-event does not carry it).
+reviews, comments, check runs, statuses, the change's commits, the head's check suites and
+the pull request's timeline, one git tree, one listing per team, two contents reads for the
+SOP in force (plus the repository and the branch's protection off pull request events, one
+lookup of the change when the event does not carry it, and one git tree when the base has no
+SOP), one read of the run's deployment approvals when the SOP has deployment rules, and one
+contents read per evidence document a ``require`` reads.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sopgate.errors import PlatformError, SopgateError
-from sopgate.facts import Approval, ApprovalState, Change, Check, CheckState, Facts
+from sopgate.facts import Approval, ApprovalState, Change, Check, CheckState, Commit, Facts
 from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import JSON, Api, iter_dicts, parse_time
+from sopgate.platforms.github.extras import Extras
+from sopgate.platforms.github.shapes import SHA, dig, same_login, text
+from sopgate.platforms.github.sop_source import SopSource, SopTexts
 from sopgate.platforms.signoff import signoffs_in
+
+if TYPE_CHECKING:
+    from sopgate.sop.model import Sop
 
 PR_EVENTS = frozenset(
     {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
 )
-SHA = re.compile(r"^[0-9a-f]{40}$")
+#: Events that change the facts but start no deployment: their runs are sync runs, whose
+#: actor (a commenter, a reviewer) is never the initiator.
+SYNC_EVENTS = frozenset(
+    {
+        "issue_comment",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "check_run",
+        "check_suite",
+        "workflow_run",
+    }
+)
 REVIEW_STATES: dict[str, ApprovalState] = {
     "APPROVED": "approved",
     "CHANGES_REQUESTED": "rejected",
@@ -71,6 +88,9 @@ class Settings:
     run_id: str | None
     comment: bool
     token: str | None = field(default=None, repr=False)
+    ref: str = ""  # GITHUB_REF
+    triggering_actor: str | None = None  # GITHUB_TRIGGERING_ACTOR (who re-ran the run)
+    check_run_id: str | None = None  # SOPGATE_CHECK_RUN_ID (job.check_run_id)
 
 
 @dataclass
@@ -87,6 +107,7 @@ class Gatherer:
     settings: Settings
     clock: Callable[[], datetime]
     notes: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # blob sizes of the last git tree
 
     @property
     def repo(self) -> str:
@@ -94,10 +115,10 @@ class Gatherer:
 
     def gather(self, sop_path: str) -> tuple[Gathered, Found]:
         self.notes = []
-        pr, on_change = self._change()
+        pr, on_change, pulls = self._change()
         # On a pull request event the deployed commit is the head; after a push it is the
         # pushed commit, whose pull request only supplies the reviews and sign-offs.
-        commit = _text(_dig(pr, "head", "sha")) if on_change else self.settings.sha
+        commit = text(dig(pr, "head", "sha")) if on_change else self.settings.sha
         if not SHA.match(commit or ""):
             raise PlatformError(
                 f"cannot tell the deployed commit: {commit!r} is not a full "
@@ -105,7 +126,7 @@ class Gatherer:
             )
         number = pr.get("number") if pr else None
         number = number if isinstance(number, int) else None
-        head = _text(_dig(pr, "head", "sha")) if pr else ""
+        head = text(dig(pr, "head", "sha")) if pr else ""
         # GitHub made the deployed merge commit from the pull request's head: an approval of
         # that head is an approval of what was merged, so it is fresh for the merge commit.
         merged = bool(pr and not on_change and pr.get("merge_commit_sha") == commit and head)
@@ -120,68 +141,110 @@ class Gatherer:
                 f"the deployed commit is {commit[:12]}"
             )
 
-        sop_text, proposed = (None, None)
-        if pr is not None and on_change:
-            sop_text, proposed = self._sop_texts(sop_path, pr, commit)
-        groups = self._groups([sop_text, proposed] if sop_text else [proposed, _local(sop_path)])
+        texts = self._sop_texts(sop_path, pr if on_change else None, commit, pulls)
+        sop = self._parsed(texts.in_force)
+        groups = _groups([sop, self._parsed(texts.proposed)])
 
-        approvals: list[Approval] = []
-        if number is not None:
-            approvals.extend(self._reviews(number, {head: commit} if merged else {}))
-            approvals.extend(self._signoffs(number))
+        extras = Extras(self.api, self.repo, self.notes)
+        change, approvals = _change_of(pr), list[Approval]()
+        commits: tuple[Commit, ...] | None = ()
+        if pr is not None and number is not None:
+            approvals += self._reviews(number, {head: commit} if merged else {})
+            approvals += self._signoffs(number)
+            commits = extras.commits(pr, number)
+            change = self._pushed(extras, change, head, number)
+        if sop is not None and _has_deployment_rules(sop):
+            approvals.extend(extras.deployment_approvals(self.settings.run_id))
+        files = self._files(commit)
+        checks = (*self._check_runs(commit), *self._statuses(commit))
+        members = {group: self._members(group) for group in groups}
+        documents = extras.documents(sop, commit, files, self.sizes) if sop else {}
         facts = Facts(
             facts=1,
             platform="github",
             repository=self.settings.repository,
             commit=commit,
-            change=_change_of(pr),
-            initiator=self.settings.actor or None,
+            change=change,
+            initiator=self._initiator(),
+            rerun_by=self._rerun_by(),
             observed_at=self.clock(),
             approvals=tuple(approvals),
-            checks=(*self._check_runs(commit), *self._statuses(commit)),
-            files=self._files(commit),
-            groups={group: self._members(group) for group in groups},
+            checks=checks,
+            files=files,
+            groups=members,
+            commits=commits,
+            documents=documents,
             notes=tuple(self.notes),
         )
-        return Gathered(facts, sop_text, proposed), Found(commit, number)
+        gathered = Gathered(facts, texts.in_force, texts.proposed, sop_deleted=texts.deleted)
+        return gathered, Found(commit, number)
+
+    def _pushed(
+        self, extras: Extras, change: Change | None, head: str, number: int
+    ) -> Change | None:
+        """``change`` with ``pushed_at`` always written: None (unknown) when it cannot be told."""
+        pushed = extras.pushed_at(head, number) if SHA.match(head) else None
+        return change.model_copy(update={"pushed_at": pushed}) if change else None
+
+    # -- who started the run -------------------------------------------------------------------
+
+    def _initiator(self) -> str | None:
+        """``GITHUB_ACTOR`` of a gate run; a sync run (a comment, a review, a finished
+        check) has none, so whoever triggered it is never excluded for having done so."""
+        if self.settings.event_name in SYNC_EVENTS:
+            return None
+        return self.settings.actor or None
+
+    def _rerun_by(self) -> str | None:
+        """Who re-ran a gate run, when it is not its original actor."""
+        again = self.settings.triggering_actor
+        if self._initiator() is None or not again or same_login(again, self.settings.actor):
+            return None
+        return again
 
     # -- the change and the SOP ------------------------------------------------------------
 
-    def _change(self) -> tuple[dict[str, JSON] | None, bool]:
-        """The pull request, and whether the event is about it (not a push after a merge)."""
+    def _change(self) -> tuple[dict[str, JSON] | None, bool, list[dict[str, JSON]]]:
+        """The pull request, whether the event is about it (not a push after a merge), and
+        the pull requests GitHub associates with ``GITHUB_SHA`` (looked up off PR events)."""
         event, name = self.settings.event, self.settings.event_name
         if name in PR_EVENTS and isinstance(event.get("pull_request"), dict):
             pr: dict[str, JSON] = event["pull_request"]
-            return pr, True
+            return pr, True, []
         issue = event.get("issue")
         if name == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):
             page = self.api.get(f"{self.repo}/pulls/{int(issue['number'])}")
             if not isinstance(page.data, dict):
                 raise PlatformError("GitHub answered the pull request with unexpected JSON")
-            return page.data, True
+            return page.data, True, []
         if not SHA.match(self.settings.sha):
-            return None, False
-        _, pulls = self.api.get_all(f"{self.repo}/commits/{self.settings.sha}/pulls")
-        candidates = list(iter_dicts(pulls))
+            return None, False, []
+        _, listed = self.api.get_all(f"{self.repo}/commits/{self.settings.sha}/pulls")
+        candidates = list(iter_dicts(listed))
+        # A merged pull request is the change only when GitHub merged it as this very commit.
         for pr in candidates:
             if pr.get("merge_commit_sha") == self.settings.sha and pr.get("merged_at"):
-                return pr, False
-        for pr in candidates:
-            if _dig(pr, "head", "sha") == self.settings.sha:
-                return pr, False
-        return None, False
+                return pr, False, candidates
+        # Else the open pull request whose head this is, the one from this branch first.
+        branch = self.settings.ref.removeprefix("refs/heads/")
+        heads = [p for p in candidates if dig(p, "head", "sha") == self.settings.sha]
+        for pr in sorted(heads, key=lambda p: dig(p, "head", "ref") != branch):
+            if pr.get("state") == "open":
+                return pr, False, candidates
+        return None, False, candidates
 
     def _sop_texts(
-        self, sop_path: str, pr: dict[str, JSON], commit: str
-    ) -> tuple[str | None, str | None]:
+        self,
+        sop_path: str,
+        pr: dict[str, JSON] | None,
+        commit: str,
+        pulls: list[dict[str, JSON]],
+    ) -> SopTexts:
+        source = SopSource(self.api, self.repo, self.notes)
         path = self._repo_path(sop_path)
-        base_ref = _text(_dig(pr, "base", "ref")) or _text(_dig(pr, "base", "sha"))
-        base = self._content(path, base_ref)
-        head = self._content(path, commit)
-        if base is None:
-            self.notes.append(f"the base branch {base_ref} has no {path}: this change adds it")
-            return None, head
-        return base, head if head is not None and head != base else None
+        if pr is not None:
+            return source.on_change(path, pr, commit)
+        return source.elsewhere(path, self.settings.ref, commit, pulls)
 
     def _repo_path(self, sop_path: str) -> str:
         full = os.path.abspath(sop_path)
@@ -191,41 +254,15 @@ class Gatherer:
             raise PlatformError(f"{sop_path} is outside the repository checkout ({root})")
         return rel.replace(os.sep, "/")
 
-    def _content(self, path: str, ref: str) -> str | None:
-        page = self.api.get(f"{self.repo}/contents/{quote(path)}", allow=frozenset({404}), ref=ref)
-        if page.status == 404:
-            return None
-        data = page.data
-        if not isinstance(data, dict) or data.get("type") != "file":
-            raise PlatformError(f"GitHub's contents of {path} at {ref} are not a file")
-        try:
-            return base64.b64decode(_text(data.get("content"))).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise PlatformError(
-                f"cannot decode the contents of {path} at {ref} (encoding {data.get('encoding')!r})"
-            ) from None
-
-    def _groups(self, texts: list[str | None]) -> list[str]:
+    def _parsed(self, sop_text: str | None) -> Sop | None:
         from sopgate.sop.load import parse_sop
 
-        found: dict[str, None] = {}
-        for text in texts:
-            if text is None:
-                continue
-            try:
-                sop = parse_sop(text, path="sop").sop
-            except SopgateError:
-                continue  # the CLI reports an invalid SOP when it loads it
-            for role in sop.roles.values():
-                found.update(dict.fromkeys(role.groups))
-            deployment = any(r.source == "deployment" for st in sop.steps for r in st.approvals)
-            note = (
-                "deployment approvals (source: deployment) are not read on GitHub yet: "
-                "such rules count nobody"
-            )
-            if deployment and note not in self.notes:
-                self.notes.append(note)
-        return list(found)
+        if sop_text is None:
+            return None
+        try:
+            return parse_sop(sop_text, path="sop").sop
+        except SopgateError:
+            return None  # the CLI reports an invalid SOP when it loads it
 
     # -- approvals ---------------------------------------------------------------------------
 
@@ -234,11 +271,11 @@ class Gatherer:
         _, items = self.api.get_all(f"{self.repo}/pulls/{number}/reviews")
         found = []
         for review in iter_dicts(items):
-            state = REVIEW_STATES.get(_text(review.get("state")))
-            login = _text(_dig(review, "user", "login"))
+            state = REVIEW_STATES.get(text(review.get("state")))
+            login = text(dig(review, "user", "login"))
             if state is None or not login:
                 continue
-            sha = _text(review.get("commit_id"))
+            sha = text(review.get("commit_id"))
             sha = merged_as.get(sha, sha)
             found.append(
                 Approval(
@@ -247,7 +284,7 @@ class Gatherer:
                     state=state,
                     sha=sha if SHA.match(sha) else None,
                     at=parse_time(review.get("submitted_at")),
-                    url=_text(review.get("html_url")) or None,
+                    url=text(review.get("html_url")) or None,
                 )
             )
         return found
@@ -256,8 +293,8 @@ class Gatherer:
         _, items = self.api.get_all(f"{self.repo}/issues/{number}/comments")
         found = []
         for comment in iter_dicts(items):
-            body = _text(comment.get("body"))
-            login = _text(_dig(comment, "user", "login"))
+            body = text(comment.get("body"))
+            login = text(dig(comment, "user", "login"))
             if not login:
                 continue
             created, updated = comment.get("created_at"), comment.get("updated_at")
@@ -265,8 +302,9 @@ class Gatherer:
                 body,
                 user=login,
                 at=parse_time(created),
-                edited=updated is not None and updated != created,
-                url=_text(comment.get("html_url")) or None,
+                # An unknown edit time is an edit: unknown is never favourable.
+                edited=not isinstance(updated, str) or updated != created,
+                url=text(comment.get("html_url")) or None,
             )
         return found
 
@@ -276,20 +314,20 @@ class Gatherer:
         _, items = self.api.get_all(f"{self.repo}/commits/{commit}/check-runs", key="check_runs")
         found = []
         for run in iter_dicts(items):
-            name = _text(run.get("name"))
+            name = text(run.get("name"))
             if not name:
                 continue
             if run.get("status") == "completed":
-                state: CheckState = CONCLUSIONS.get(_text(run.get("conclusion")), "pending")
+                state: CheckState = CONCLUSIONS.get(text(run.get("conclusion")), "pending")
             else:
                 state = "pending"
             found.append(
                 Check(
                     name=name,
-                    app=_text(_dig(run, "app", "slug")) or None,
+                    app=text(dig(run, "app", "slug")) or None,
                     state=state,
                     at=parse_time(run.get("completed_at")) or parse_time(run.get("started_at")),
-                    url=_text(run.get("html_url")) or None,
+                    url=text(run.get("html_url")) or None,
                 )
             )
         return found
@@ -298,19 +336,17 @@ class Gatherer:
         _, items = self.api.get_all(f"{self.repo}/commits/{commit}/statuses")
         latest: dict[str, Check] = {}
         for status in iter_dicts(items):  # newest first
-            context = _text(status.get("context"))
+            context = text(status.get("context"))
             at = parse_time(status.get("updated_at")) or parse_time(status.get("created_at"))
             seen = latest.get(context)
-            if not context or (
-                seen is not None and (seen.at is None or at is None or seen.at >= at)
-            ):
+            if not context or (seen is not None and not _later(at, seen.at)):
                 continue
             latest[context] = Check(
                 name=context,
                 app="status",
-                state=STATUS_STATES.get(_text(status.get("state")), "pending"),
+                state=STATUS_STATES.get(text(status.get("state")), "pending"),
                 at=at,
-                url=_text(status.get("target_url")) or None,
+                url=text(status.get("target_url")) or None,
             )
         return list(latest.values())
 
@@ -325,11 +361,12 @@ class Gatherer:
                 "which evidence files exist is unknown"
             )
             return None
-        return tuple(
-            _text(e.get("path"))
-            for e in iter_dicts(data["tree"])
-            if e.get("type") == "blob" and e.get("path")
-        )
+        # Blobs only: a directory is not an evidence file.
+        blobs = [e for e in iter_dicts(data["tree"]) if e.get("type") == "blob" and e.get("path")]
+        self.sizes = {
+            text(e.get("path")): e["size"] for e in blobs if isinstance(e.get("size"), int)
+        }
+        return tuple(text(e.get("path")) for e in blobs)
 
     def _members(self, group: str) -> tuple[str, ...] | None:
         org, _, team = group.partition("/")
@@ -345,7 +382,7 @@ class Gatherer:
                 f"needs {TEAM_PERMISSION} (the default GITHUB_TOKEN cannot read teams)"
             )
             return None
-        return tuple(_text(m.get("login")) for m in iter_dicts(items) if m.get("login"))
+        return tuple(text(m.get("login")) for m in iter_dicts(items) if m.get("login"))
 
 
 def _change_of(pr: dict[str, JSON] | None) -> Change | None:
@@ -354,24 +391,27 @@ def _change_of(pr: dict[str, JSON] | None) -> Change | None:
     number = pr.get("number")
     return Change(
         id=number if isinstance(number, int) else None,
-        author=_text(_dig(pr, "user", "login")) or None,
-        url=_text(pr.get("html_url")) or None,
+        author=text(dig(pr, "user", "login")) or None,
+        url=text(pr.get("html_url")) or None,
     )
 
 
-def _local(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError):
-        return None
+def _later(at: datetime | None, than: datetime | None) -> bool:
+    """Whether a status at ``at`` replaces one at ``than``: an entry with no time is the
+    latest (unknown is never favourable: a pending re-run must not hide behind a success)."""
+    if than is None:
+        return False
+    return at is None or at > than
 
 
-def _dig(data: Any, *keys: str) -> JSON:
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data
+def _groups(sops: list[Sop | None]) -> list[str]:
+    """The groups the SOPs' roles name, in order, each once."""
+    found: dict[str, None] = {}
+    for sop in sops:
+        for role in sop.roles.values() if sop else ():
+            found.update(dict.fromkeys(role.groups))
+    return list(found)
 
 
-def _text(value: JSON) -> str:
-    return value if isinstance(value, str) else ""
+def _has_deployment_rules(sop: Sop) -> bool:
+    return any(rule.source == "deployment" for step in sop.steps for rule in step.approvals)

@@ -2,8 +2,9 @@
 one sticky pull request comment. Every failure becomes a returned line, never an exception:
 publishing never changes the decision.
 
-The writes go through PyGithub (lazy objects, so no extra reads), with its own spacing and
-its hour-long rate-limit retry turned off; :func:`_retried` bounds the retries instead.
+The writes go through the same client as the reads (:class:`~.api.Api`): credentials only
+to the API origin, no redirect followed (an answer 3xx is "not posted"), a deadline per
+request and per publish. :meth:`Publisher._attempt` bounds the retries of each whole action.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
+from sopgate.errors import PlatformError
 from sopgate.platforms import one_line
-from sopgate.platforms.github.api import RETRY_STATUSES, RetryPolicy, is_rate_limited
+from sopgate.platforms.github.api import JSON, Api, HttpError, iter_dicts
 from sopgate.platforms.github.gather import Found, Settings
-from sopgate.platforms.retry import retry_after
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation, StepResult
 
-T = TypeVar("T")
 MAX_DESCRIPTION = 140
 MAX_COMMENT = 65_000  # GitHub refuses comment bodies over 65,536 characters
 
@@ -30,9 +30,8 @@ MAX_COMMENT = 65_000  # GitHub refuses comment bodies over 65,536 characters
 @dataclass
 class Publisher:
     settings: Settings
-    retry: RetryPolicy
+    api: Api
     markdown: Callable[[Evaluation], str]
-    github: Any = None  # a github.Github, built on first use
 
     def publish(self, evaluation: Evaluation, found: Found | None, *, dry_run: bool) -> list[str]:
         lines: list[str] = []
@@ -136,15 +135,12 @@ class Publisher:
         if dry_run:
             return f"dry run: would set {where} to {state}: {description}"
         run = self._run_url()
+        payload = {"state": state, "description": description, "context": context}
+        if run:
+            payload["target_url"] = run
 
         def post() -> None:
-            commit = self._github().get_repo(self.settings.repository).get_commit(found.commit)
-            if run:
-                commit.create_status(
-                    state=state, description=description, context=context, target_url=run
-                )
-            else:
-                commit.create_status(state=state, description=description, context=context)
+            self.api.write("POST", f"{self._repo}/statuses/{found.commit}", payload)
 
         problem = self._attempt(post)
         return f"status: {where} not set: {problem}" if problem else f"status: {where}: {state}"
@@ -162,26 +158,41 @@ class Publisher:
             return f"dry run: would create or update the sopgate comment on #{number}"
         outcome: list[str] = []
 
+        listing = f"{self._repo}/issues/{number}/comments"
+
+        def ours() -> list[dict[str, JSON]]:
+            _, items = self.api.get_all(listing)
+            return [
+                c
+                for c in iter_dicts(items)
+                if isinstance(c.get("body"), str)
+                and is_sopgate(c["body"])
+                and isinstance(c.get("id"), int)
+            ]
+
+        def edit(comment: dict[str, JSON]) -> None:
+            # The comment's id, never its "url": the URL the client builds stays on the API.
+            self.api.write("PATCH", f"{self._repo}/issues/comments/{comment['id']}", {"body": text})
+
         def post() -> None:
             # Found again on every try: a retry after a lost answer edits, never duplicates.
-            issue = self._github().get_repo(self.settings.repository).get_issue(number)
-            for comment in issue.get_comments():
-                if is_sopgate(comment.body or ""):
-                    comment.edit(text)
-                    outcome[:] = [f"updated {comment.html_url}"]
-                    return
-            created = issue.create_comment(text)
-            outcome[:] = [f"created {created.html_url}"]
+            found_ours = ours()
+            if found_ours:
+                edit(found_ours[0])
+                outcome[:] = [f"updated {_html_url(found_ours[0])}"]
+                return
+            created = self.api.write("POST", listing, {"body": text})
+            outcome[:] = [f"created {_html_url(created)}"]
             # Two gate jobs of one pull request may both have found no comment and both
             # created one: keep the oldest, so at most one survives.
-            ours = [c for c in issue.get_comments() if is_sopgate(c.body or "")]
-            if len(ours) > 1:
-                keep = min(ours, key=lambda c: c.id)
-                keep.edit(text)
-                for extra in ours:
-                    if extra.id != keep.id:
-                        extra.delete()
-                outcome[:] = [f"updated {keep.html_url} (removed {len(ours) - 1} duplicate)"]
+            again = ours()
+            if len(again) > 1:
+                keep = min(again, key=lambda c: int(c["id"]))
+                edit(keep)
+                for extra in again:
+                    if extra["id"] != keep["id"]:
+                        self.api.write("DELETE", f"{self._repo}/issues/comments/{extra['id']}")
+                outcome[:] = [f"updated {_html_url(keep)} (removed {len(again) - 1} duplicate)"]
 
         problem = self._attempt(post)
         if problem:
@@ -189,10 +200,11 @@ class Publisher:
         return f"comment: {outcome[0]}"
 
     def _attempt(self, action: Callable[[], None]) -> str | None:
-        """Run ``action`` with bounded retries; the failure as text, or None."""
-        from github import GithubException
+        """Run ``action`` with bounded retries; the failure as text, or None.
 
-        policy = self.retry
+        Only a retryable :class:`HttpError` of a write is retried here (reads retry inside
+        the client); every retry pause must fit in the publish deadline."""
+        policy = self.api.retry
         started = policy.clock()
         attempt = 0
         while True:
@@ -200,37 +212,25 @@ class Publisher:
             try:
                 action()
                 return None
-            except GithubException as exc:
-                headers = exc.headers or {}
-                body = str(exc.data)
-                retryable = exc.status in RETRY_STATUSES or is_rate_limited(
-                    exc.status, headers, body
-                )
-                message = _github_message(exc)
-                wait = retry_after(headers) or policy.backoff * 2 ** (attempt - 1)
-            except Exception as exc:  # network errors: requests' own exceptions
-                retryable, message = True, type(exc).__name__
-                wait = policy.backoff * 2 ** (attempt - 1)
+            except HttpError as exc:
+                if not exc.retryable:
+                    return self._redact(str(exc))
+                message = str(exc)
+                wait = exc.retry_after or policy.backoff * 2 ** (attempt - 1)
+            except PlatformError as exc:
+                return self._redact(str(exc))
             spent = policy.clock() - started
-            if not retryable or attempt >= policy.attempts or spent + wait > policy.budget:
+            if (
+                attempt >= policy.attempts
+                or spent + wait > policy.budget
+                or wait >= self.api.budget().remaining()
+            ):
                 return self._redact(message)
             policy.sleep(wait)
 
-    def _github(self) -> Any:
-        if self.github is None:
-            from github import Auth, Github
-
-            self.github = Github(
-                base_url=self.settings.api_url.rstrip("/"),
-                auth=Auth.Token(self.settings.token) if self.settings.token else None,
-                per_page=100,
-                retry=None,
-                seconds_between_requests=0,
-                seconds_between_writes=0,
-                lazy=True,
-                timeout=30,
-            )
-        return self.github
+    @property
+    def _repo(self) -> str:
+        return f"/repos/{self.settings.repository}"
 
     def _run_url(self) -> str | None:
         if not self.settings.run_id:
@@ -245,10 +245,9 @@ class Publisher:
         return text.replace(token, "***") if token else text
 
 
-def _github_message(exc: Any) -> str:
-    data = exc.data if isinstance(exc.data, dict) else {}
-    message = data.get("message") if isinstance(data.get("message"), str) else ""
-    return f"HTTP {exc.status}" + (f": {message[:200]}" if message else "")
+def _html_url(comment: JSON) -> str:
+    url = comment.get("html_url") if isinstance(comment, dict) else None
+    return one_line(url, 300) if isinstance(url, str) else "(no URL given)"
 
 
 def _one_line(text: str) -> str:

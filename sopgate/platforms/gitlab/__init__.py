@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["GitLabAdapter", "RetryPolicy", "Settings", "from_env"]
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+#: What names the merge request of a sync run, in this order.
+SYNC_VARIABLES = ("SOPGATE_MR_IID", "TRIGGER_PAYLOAD", "CI_MERGE_REQUEST_IID")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +55,9 @@ class Settings:
     initiator: str | None = None
     project_dir: str | None = None
     budget: float = GATHER_DEADLINE  # SOPGATE_API_TIMEOUT: seconds for all requests of a gather
+    ref_name: str | None = None  # CI_COMMIT_REF_NAME: the branch or tag the pipeline runs for
+    branch: str | None = None  # CI_COMMIT_BRANCH: set on branch pipelines only
+    tag: str | None = None  # CI_COMMIT_TAG: set on tag pipelines only
     #: A sync run: ``mr_iid`` is the MR it syncs, ``commit`` becomes the MR's head at gather.
     sync: bool = False
 
@@ -120,6 +125,9 @@ def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -
         initiator=env.get("GITLAB_USER_LOGIN") or None,
         project_dir=env.get("CI_PROJECT_DIR") or None,
         budget=budget_from_env(env),
+        ref_name=env.get("CI_COMMIT_REF_NAME") or None,
+        branch=env.get("CI_COMMIT_BRANCH") or None,
+        tag=env.get("CI_COMMIT_TAG") or None,
     )
 
 
@@ -135,8 +143,12 @@ class GitLabAdapter:
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = now_utc,
         workdir: str = ".",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        #: The variables that name the MR of a sync run (see :meth:`for_sync`).
+        source = os.environ if env is None else env
+        self._sync_env = {k: source[k] for k in SYNC_VARIABLES if k in source}
         self.api = Api(
             url=settings.server_url, token=settings.token, policy=policy, budget=settings.budget
         )
@@ -146,41 +158,60 @@ class GitLabAdapter:
 
     def for_sync(self, env: Mapping[str, str] | None = None) -> None:
         """Make this adapter gather for ``sopgate sync``: the merge request named by
-        ``SOPGATE_MR_IID``, else by the webhook event in ``TRIGGER_PAYLOAD`` (a merge request,
-        note event), else ``CI_MERGE_REQUEST_IID``; at the MR's head commit, with
-        no initiator. Raises :class:`~sopgate.errors.UsageError` when none names an MR.
-        Once set for sync, later calls change nothing."""
+        ``SOPGATE_MR_IID``, else by the webhook event in ``TRIGGER_PAYLOAD`` (a merge request or
+        note event), else ``CI_MERGE_REQUEST_IID``; at the MR's head commit, with no
+        initiator. ``env`` defaults to the variables the adapter was made from (the
+        process's when none were given). Raises :class:`~sopgate.errors.UsageError` when
+        none names an MR. Once set for sync, later calls change nothing."""
         from sopgate.platforms.gitlab.sync import sync_settings
 
         if self.settings.sync:
             return
-        self.settings = sync_settings(self.settings, os.environ if env is None else env)
+        self.settings = sync_settings(self.settings, self._sync_env if env is None else env)
         self._gatherer = Gatherer(self.api, self.settings, clock=self._clock)
 
-    def gather(self, *, sop_path: str) -> Gathered:
+    def gather(self, *, sop_path: str, sync: bool = False) -> Gathered:
         """Snapshot the facts of the pipeline's commit.
 
+        The SOP in force is always read through the files API, never from the checkout
+        (``sop_path`` only locates it in the repository): on a merge request pipeline the
+        target branch's, whatever the MR's state; on the default branch or a protected
+        branch or tag (as the API reports it) the one at the deployed commit; on any other
+        ref the target branch's of a merge request holding the commit, else the default
+        branch's. No readable SOP in force raises :class:`PlatformError` (exit 3).
+
         Requests, each listing read to its last page: the merge request (from
-        ``CI_MERGE_REQUEST_IID``, or the one containing the commit on branch pipelines), the
-        SOP on its target branch, its approvals and the project's approval settings, its
-        notes (sign-offs), the pipeline's jobs, the commit's statuses, the repository tree
-        (only when a step needs evidence), one member listing per group the SOP names and,
-        per environment of a step with a ``source: deployment`` rule, the first page of its
-        deployments plus at most five of the commit's deployments (their approvals).
-        Their number does not depend on the number of steps. What GitLab will not tell
-        (Free tier, hidden groups) becomes unknown (None or absent) with a line in
-        ``facts.notes``; anything else raises :class:`PlatformError`. Nothing is cached
-        between calls, so ``--wait`` sees new approvals. Each call has its own time budget
-        for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT`` seconds, default 120).
+        ``CI_MERGE_REQUEST_IID``, or the ones containing the commit on branch pipelines),
+        the ref (branch pipelines) or the project (its default branch, when no MR holds
+        the commit), the SOP at two refs (in force, and the change's own) plus the target
+        tree when the SOP in force is missing, the MR's approvals, notes (sign-offs),
+        commits and diff versions (``change.pushed_at``), the project's approval settings,
+        the pipeline's jobs and bridges, the commit's statuses, the repository tree (only
+        when a step needs evidence), one member listing per group the SOPs name and, per
+        environment of a step with a ``source: deployment`` rule, the first page of its
+        deployments plus at most five of the commit's deployments. Their number does not
+        depend on the number of steps, except one user search per distinct commit e-mail
+        (cached for the run) and one read per evidence document with ``require`` (at most
+        50). What GitLab will not tell (Free tier, hidden groups) becomes unknown (None or
+        absent) with a line in ``facts.notes``; anything else raises
+        :class:`PlatformError`. Approvals and the rest are read afresh on every call, so
+        ``--wait`` sees new approvals. ``sync`` (``sopgate sync``, or :meth:`for_sync`
+        before) gathers the merge request the sync run is about, at its head, with no
+        initiator: the person whose comment started a sync run is not excluded for it (one
+        more request: the MR, for its head). Each call has its
+        own time budget for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT``
+        seconds, default 120).
         """
         self.api.restart_budget()
+        if sync:
+            self.for_sync()
         if self.settings.sync:
             from sopgate.platforms.gitlab.sync import at_head
 
             # The sync pipeline runs on the default branch: the change is the MR's head.
             self.settings = at_head(self.api, self.settings)
             self._gatherer = Gatherer(self.api, self.settings, clock=self._clock)
-        return self._gatherer.gather(sop_path=sop_path)
+        return self._gatherer.gather(sop_path=sop_path, sync=self.settings.sync)
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
         """Update the sticky MR note (found by its ``<!-- sopgate -->`` marker), post the
@@ -250,7 +281,11 @@ def from_env(
     """The adapter for the running GitLab CI job (see :func:`settings_from_env`); with
     ``sync``, for ``sopgate sync`` (see :meth:`GitLabAdapter.for_sync`)."""
     adapter = GitLabAdapter(
-        settings_from_env(env, token_env=token_env), policy=policy, clock=clock, workdir=workdir
+        settings_from_env(env, token_env=token_env),
+        policy=policy,
+        clock=clock,
+        workdir=workdir,
+        env=env,
     )
     if sync:
         adapter.for_sync(env)

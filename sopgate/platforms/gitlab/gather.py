@@ -9,11 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sopgate.errors import PlatformError, SopgateError
-from sopgate.facts import Approval, Change, Check, Facts
+from sopgate.errors import SopgateError
+from sopgate.facts import Approval, Change, Check, Commit, Facts
 from sopgate.platforms import Gathered
 from sopgate.platforms.gitlab import mapping
 from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+from sopgate.platforms.gitlab.contributors import Contributors
+from sopgate.platforms.gitlab.documents import read_documents, required_paths
+from sopgate.platforms.gitlab.sop_source import Holder, SopSource
 
 if TYPE_CHECKING:
     from sopgate.platforms.gitlab import Settings
@@ -72,112 +75,124 @@ class Gatherer:
         self.settings = settings
         self.clock = clock
         self.project = f"/projects/{path_id(settings.project_id)}"
+        self.contributors = Contributors(api, self.project)
         #: The merge request of the last gather (publish posts its note there).
         self.last_mr: MergeRequest | None = None
 
-    def gather(self, *, sop_path: str) -> Gathered:
+    def gather(self, *, sop_path: str, sync: bool = False) -> Gathered:
         s = self.settings
         notes: list[str] = []
         observed_at = self.clock()
-        mr, commit = self._merge_request(notes)
+        mr, commit, holder = self._merge_request(notes)
         self.last_mr = mr
-        sop_text, proposed = self._sop_texts(mr, sop_path, notes)
-        sop = _parse(sop_text, sop_path)
+        in_force = SopSource(self.api, self.project, s, path=self._repo_path(sop_path)).read(
+            holder=holder, head=commit
+        )
+        notes += in_force.notes
+        sops = [p for text in (in_force.text, in_force.proposed) if (p := _parse(text, sop_path))]
+        settings = self._approval_settings(notes) if mr is not None else None
         approvals: list[Approval] = []
+        change: Change | None = None
+        commits: tuple[Commit, ...] | None = None
         if mr is not None:
-            approvals = self._approvals(mr, notes)
+            approvals = self._approvals(mr, settings, notes)
+            commits = self.contributors.commits(mr.iid, notes)
+            change = Change(
+                id=mr.iid,
+                author=mr.author,
+                url=mr.url,
+                pushed_at=self.contributors.pushed_at(mr.iid, commit, notes),
+            )
+            _committers_note(settings, notes)
+        else:
+            notes.append(
+                f"no merge request: the contributors of commit {commit[:12]} are unknown, so "
+                "rules that exclude contributors count nobody"
+            )
         checks = self._checks(notes)
         files: tuple[str, ...] | None = ()
-        if sop is None or any(step.evidence for step in sop.steps):
+        documents: dict[str, Any] = {}
+        if not sops or any(step.evidence for sop in sops for step in sop.steps):
             files = mapping.blob_paths(
                 self.api.list(f"{self.project}/repository/tree", recursive="true", ref=s.commit)
             )
-        groups = self._groups(sop, notes)
-        approvals += self._deployment_approvals(sop, commit, notes)
+            documents = read_documents(
+                self.api,
+                self.project,
+                paths=required_paths(sops, files),
+                ref=s.commit,
+                notes=notes,
+            )
+        groups = self._groups(sops, notes)
+        approvals += self._deployment_approvals(sops, commit, notes)
         facts = Facts(
             facts=1,
             platform="gitlab",
             repository=s.project_path,
             commit=commit,
-            change=Change(id=mr.iid, author=mr.author, url=mr.url) if mr else None,
-            initiator=s.initiator,
+            change=change,
+            # A sync run is started by whoever commented or approved: it has no initiator.
+            initiator=None if sync else s.initiator,
             observed_at=observed_at,
             approvals=tuple(approvals),
             checks=tuple(checks),
             files=files,
             groups=groups,
             notes=tuple(notes),
+            sop_changed=in_force.changed,
+            commits=commits,
+            documents=documents,
         )
-        return Gathered(facts=facts, sop_text=sop_text, proposed_sop_text=proposed)
+        return Gathered(
+            facts=facts,
+            sop_text=in_force.text,
+            proposed_sop_text=in_force.proposed,
+            sop_deleted=in_force.deleted,
+        )
 
-    def _merge_request(self, notes: list[str]) -> tuple[MergeRequest | None, str]:
-        """The MR and the commit approvals must be on: its head, never a merge commit."""
+    def _merge_request(self, notes: list[str]) -> tuple[MergeRequest | None, str, Holder | None]:
+        """The MR whose approvals count, the commit they must be on (its head, never a
+        merge commit), and the MR whose target branch's SOP decides on a ref that is not
+        protected (any state: a closed MR's target still decides)."""
         s = self.settings
         if s.mr_iid is not None:
             mr = MergeRequest.from_json(self.api.get(f"{self.project}/merge_requests/{s.mr_iid}"))
+            own = Holder(mr.iid, mr.target_branch or s.target_branch, mr.state)
             if s.source_sha and s.source_sha != s.commit:
                 notes.append(
                     f"merged-results pipeline: it runs on merge commit {s.commit[:12]};"
                     f" approvals are judged against the MR head {s.source_sha[:12]}"
                 )
-                return mr, s.source_sha
-            return mr, s.commit
+                return mr, s.source_sha, own
+            return mr, s.commit, own
         found = self.api.list(f"{self.project}/repository/commits/{s.commit}/merge_requests")
+        holder = _holder(found, s.commit)
         # Prefer an open MR whose head is this commit, then any open one, then the merged
         # MR whose merge or squash commit this is (a pipeline on the target branch).
         for entry in found:
             if entry.get("state") == "opened" and entry.get("sha") == s.commit:
-                return MergeRequest.from_json(entry), s.commit
+                return MergeRequest.from_json(entry), s.commit, holder
         for entry in found:
             if entry.get("state") == "opened":
-                return MergeRequest.from_json(entry), s.commit
+                return MergeRequest.from_json(entry), s.commit, holder
         for entry in found:
             merged_as = {entry.get("merge_commit_sha"), entry.get("squash_commit_sha")}
             head = entry.get("sha")
-            if entry.get("state") == "merged" and s.commit in merged_as and isinstance(head, str):
+            if entry.get("state") != "merged" or not isinstance(head, str):
+                continue
+            if s.commit in merged_as:
                 notes.append(
                     f"commit {s.commit[:12]} merged !{entry.get('iid')}; approvals "
                     f"are judged against its head {head[:12]}"
                 )
-                return MergeRequest.from_json(entry), head
+                return MergeRequest.from_json(entry), head, holder
+            if head == s.commit:  # a fast-forward or rebase merge: the head itself landed
+                notes.append(f"commit {s.commit[:12]} is the head of !{entry.get('iid')}, merged")
+                return MergeRequest.from_json(entry), head, holder
         notes.append(
             f"no merge request contains commit {s.commit[:12]}: no review approvals or sign-offs"
         )
-        return None, s.commit
-
-    def _sop_texts(
-        self, mr: MergeRequest | None, sop_path: str, notes: list[str]
-    ) -> tuple[str | None, str | None]:
-        """The target branch's SOP while the MR is open (a change cannot weaken its own
-        gate), and the checkout's version when it differs."""
-        if mr is None or mr.state != "opened":
-            return None, None
-        branch = self.settings.target_branch or mr.target_branch
-        if not branch:
-            raise PlatformError(f"merge request !{mr.iid} names no target branch")
-        repo_path = self._repo_path(sop_path)
-        try:
-            local: str | None = Path(sop_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            local = None
-        try:
-            text = str(
-                self.api.get(
-                    f"{self.project}/repository/files/{path_id(repo_path)}/raw",
-                    ref=branch,
-                    raw=True,
-                )
-            )
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-            # The change adds the SOP: the CLI then requires its owners' approval.
-            notes.append(f"the target branch {branch} has no {repo_path}: !{mr.iid} adds it")
-            return None, local
-        if local is not None and local != text:
-            notes.append(f"!{mr.iid} changes {repo_path}: the SOP of {branch} decides")
-            return text, local
-        return text, None
+        return None, s.commit, holder
 
     def _repo_path(self, sop_path: str) -> str:
         root = Path(self.settings.project_dir or os.getcwd()).resolve()
@@ -188,11 +203,13 @@ class Gatherer:
         except ValueError:
             return path.as_posix().removeprefix("./")
 
-    def _approvals(self, mr: MergeRequest, notes: list[str]) -> list[Approval]:
+    def _approvals(
+        self, mr: MergeRequest, settings: Mapping[str, Any] | None, notes: list[str]
+    ) -> list[Approval]:
         base = f"{self.project}/merge_requests/{mr.iid}"
         # The MR (and its head) was read before the approvals: a push in between resets
         # approvals after we saw the old head, so no approval is credited to a newer head.
-        reset = self._resets_on_push(notes)
+        reset = settings is not None and settings.get("reset_approvals_on_push") is True
         mr_notes = self.api.list(f"{base}/notes", sort="asc", order_by="created_at")
         approvals: list[Approval] = []
         answer = visible(
@@ -216,7 +233,9 @@ class Gatherer:
                 )
         return approvals + mapping.signoffs(mr_notes, url=mr.url)
 
-    def _resets_on_push(self, notes: list[str]) -> bool:
+    def _approval_settings(self, notes: list[str]) -> dict[str, Any] | None:
+        """The project's approval settings (``/projects/:id/approvals``, Premium); None
+        with a note when hidden."""
         config = visible(
             notes,
             "the project's approval settings (a Premium feature)",
@@ -224,15 +243,16 @@ class Gatherer:
             self.api.get,
             f"{self.project}/approvals",
         )
-        return config is not None and config.get("reset_approvals_on_push") is True
+        return config if isinstance(config, dict) else None
 
     def _checks(self, notes: list[str]) -> list[Check]:
         s = self.settings
         jobs: list[dict[str, Any]] = []
         if s.pipeline_id is not None:
-            jobs = self.api.list(
-                f"{self.project}/pipelines/{s.pipeline_id}/jobs", include_retried="true"
-            )
+            pipeline = f"{self.project}/pipelines/{s.pipeline_id}"
+            jobs = self.api.list(f"{pipeline}/jobs", include_retried="true")
+            # Trigger jobs (bridges) are jobs of the pipeline too, listed apart by GitLab.
+            jobs += self.api.list(f"{pipeline}/bridges")
         else:
             notes.append("CI_PIPELINE_ID not set: no pipeline jobs")
         statuses = self.api.list(
@@ -242,7 +262,7 @@ class Gatherer:
         return mapping.job_checks(jobs) + mapping.status_checks(statuses, job_ids=job_ids)
 
     def _deployment_approvals(
-        self, sop: Sop | None, commit: str, notes: list[str]
+        self, sops: list[Sop], commit: str, notes: list[str]
     ) -> list[Approval]:
         """Approvals of the deployments of ``commit`` (the facts' commit; ``CI_COMMIT_SHA``,
         a merge commit on merged-results pipelines, counts too) to every environment of a
@@ -250,17 +270,13 @@ class Gatherer:
         step, plus at most ``DEPLOYMENT_DETAILS`` single deployments per environment when
         the listing lacks their approvals. 403/404 mean "cannot tell": a note, no approvals,
         so such rules count nobody (fail closed)."""
-        environments = (
-            sorted(
-                {
-                    step.environment
-                    for step in sop.steps
-                    if step.environment
-                    and any(rule.source == "deployment" for rule in step.approvals)
-                }
-            )
-            if sop
-            else []
+        environments = sorted(
+            {
+                step.environment
+                for sop in sops
+                for step in sop.steps
+                if step.environment and any(rule.source == "deployment" for rule in step.approvals)
+            }
         )
         shas = {commit, self.settings.commit}
         found: list[Approval] = []
@@ -340,8 +356,8 @@ class Gatherer:
             )
         return found
 
-    def _groups(self, sop: Sop | None, notes: list[str]) -> dict[str, tuple[str, ...] | None]:
-        paths = sorted({g for role in sop.roles.values() for g in role.groups}) if sop else []
+    def _groups(self, sops: list[Sop], notes: list[str]) -> dict[str, tuple[str, ...] | None]:
+        paths = sorted({g for sop in sops for role in sop.roles.values() for g in role.groups})
         groups: dict[str, tuple[str, ...] | None] = {}
         for path in paths:
             members = visible(
@@ -352,19 +368,54 @@ class Gatherer:
                 f"/groups/{path_id(path)}/members/all",
             )
             groups[path] = None if members is None else mapping.members(members)
+            left_out = mapping.members_left_out(members or ())
+            if left_out:
+                notes.append(
+                    f"group {path}: GitLab does not say whether the membership of "
+                    f"{', '.join(left_out)} is active (membership_state, GitLab 15.x and "
+                    "later), so they hold no role through it"
+                )
         return groups
 
 
+def _holder(found: list[dict[str, Any]], commit: str) -> Holder | None:
+    """The MR whose target branch decides for ``commit`` on an unprotected ref: an open
+    one first, then any whose head is the commit, then any that holds it."""
+    ranked = sorted(
+        (e for e in found if isinstance(e.get("iid"), int)),
+        key=lambda e: (e.get("state") != "opened", e.get("sha") != commit),
+    )
+    if not ranked:
+        return None
+    entry = ranked[0]
+    branch = entry.get("target_branch")
+    return Holder(
+        int(entry["iid"]),
+        branch if isinstance(branch, str) and branch else None,
+        str(entry.get("state") or ""),
+    )
+
+
+def _committers_note(settings: Mapping[str, Any] | None, notes: list[str]) -> None:
+    if (
+        settings is not None
+        and settings.get("merge_requests_disable_committers_approval") is not True
+    ):
+        notes.append(
+            "the project lets people who added commits approve the merge request "
+            "(merge_requests_disable_committers_approval is off), and sopgate recognises "
+            'contributors only through their e-mails; turn on "Prevent approvals by users '
+            'who add commits" in Settings > Merge requests'
+        )
+
+
 def _parse(text: str | None, sop_path: str) -> Sop | None:
-    """The SOP, only to learn which groups and evidence to ask for. An invalid one is
-    reported by the CLI when it loads the same text; here it just means "ask for all"."""
+    """The SOP, only to learn which groups, evidence and environments to ask about. An
+    invalid one is reported by the CLI when it loads the same text."""
     from sopgate.sop.load import parse_sop
 
     if text is None:
-        try:
-            text = Path(sop_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return None
     try:
         return parse_sop(text, path=sop_path).sop
     except SopgateError:

@@ -45,12 +45,24 @@ def timestamp(value: Any) -> datetime | None:
 
 # Bot users of project and group access tokens (project_12_bot, group_7_bot_1a2b...) and
 # service accounts: written with GitHub's "[bot]" suffix so that no bot counts as an approver.
-_BOT = re.compile(r"^((project|group)_\d+_bot(\d*|_[0-9a-f]+)|service_account_.*)$")
+# GitLab usernames are unique regardless of case, so the pattern ignores case too.
+_BOT = re.compile(
+    r"^((project|group)_\d+_bot(\d*|_[0-9a-f]+)|service_account_.*)$", re.IGNORECASE | re.ASCII
+)
 
 
 def login(name: str) -> str:
     """A GitLab username as sopgate names it: bots end in ``[bot]``."""
     return f"{name}[bot]" if _BOT.match(name) else name
+
+
+def fold(name: str) -> str:
+    """A login as compared: ASCII letters lowercased, nothing else touched. Never
+    ``casefold()``: it maps a long s (U+017F) onto "s"."""
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def username(user: Any) -> str | None:
@@ -64,25 +76,28 @@ def _check(entry: Mapping[str, Any], app: str, url_key: str) -> Check | None:
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         return None
-    at = (
-        timestamp(entry.get("finished_at"))
-        or timestamp(entry.get("started_at"))
-        or timestamp(entry.get("created_at"))
-    )
+    # An unknown status is treated as still running: it never satisfies anything.
+    state = JOB_STATES.get(str(entry.get("status")), "pending")
+    if state == "pending":
+        # A job that has not finished is dated by its start, and one that has not started
+        # (queued, created, manual: ``started_at: null``) has no time at all: the evaluator
+        # takes an entry with no time as the latest of its name, so a queued re-run is never
+        # hidden behind an older success by its creation time.
+        at = timestamp(entry.get("started_at"))
+    else:
+        at = (
+            timestamp(entry.get("finished_at"))
+            or timestamp(entry.get("started_at"))
+            or timestamp(entry.get("created_at"))
+        )
     url = entry.get(url_key)
-    return Check(
-        name=name,
-        app=app,
-        # An unknown status is treated as still running: it never satisfies anything.
-        state=JOB_STATES.get(str(entry.get("status")), "pending"),
-        at=at,
-        url=url if isinstance(url, str) else None,
-    )
+    return Check(name=name, app=app, state=state, at=at, url=url if isinstance(url, str) else None)
 
 
 def job_checks(jobs: Iterable[Mapping[str, Any]]) -> list[Check]:
-    """Pipeline jobs (``/pipelines/:id/jobs``, retried ones included) as ``gitlab-ci``
-    checks; the evaluator keeps the latest per name by ``at``."""
+    """Pipeline jobs (``/pipelines/:id/jobs``, retried ones included) and trigger jobs
+    (``/pipelines/:id/bridges``) as ``gitlab-ci`` checks; the evaluator keeps the latest
+    per name by ``at``."""
     return [c for job in jobs if (c := _check(job, "gitlab-ci", "web_url")) is not None]
 
 
@@ -98,22 +113,19 @@ def status_checks(statuses: Iterable[Mapping[str, Any]], *, job_ids: set[int]) -
 
 
 def approval_times(notes: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
-    """When each user last approved, from GitLab's system notes ("approved this merge
-    request"), for servers whose approvals API has no ``approved_at``."""
+    """When each user (by :func:`fold`) last approved, from GitLab's system notes
+    ("approved this merge request"), for servers whose approvals API has no
+    ``approved_at``: the latest such note counts, in whatever order they are listed."""
     times: dict[str, datetime] = {}
     for note in notes:
         user = username(note.get("author"))
         at = timestamp(note.get("created_at"))
         body = note.get("body")
-        if (
-            note.get("system")
-            and user
-            and at
-            and isinstance(body, str)
-            and _APPROVED_NOTE.match(body)
-            and (user not in times or at > times[user])
-        ):
-            times[user] = at
+        if not (note.get("system") and user and at and isinstance(body, str)):
+            continue
+        key = fold(user)
+        if _APPROVED_NOTE.match(body) and (key not in times or at > times[key]):
+            times[key] = at
     return times
 
 
@@ -129,28 +141,29 @@ def review_approvals(
         user = username(entry.get("user"))
         if user is None:
             continue
-        at = timestamp(entry.get("approved_at")) or times.get(user)
+        at = timestamp(entry.get("approved_at")) or times.get(fold(user))
         approvals.append(Approval(user=user, source="review", state="approved", sha=sha, at=at))
     return approvals
 
 
 def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[Approval]:
-    """``/sop approve STEP`` and ``/sop reject STEP reason`` lines of the MR's notes, in
-    the order GitLab gave them. System notes and sopgate's own note are ignored; a note
-    whose ``updated_at`` differs from its ``created_at`` was edited."""
+    """``/sop approve STEP``, ``/sop reject STEP reason`` and ``/sop emergency STEP reason``
+    lines of the MR's notes, in the order GitLab gave them. System notes and sopgate's own
+    note are ignored. A note counts as unedited only when its ``updated_at`` is the same
+    instant as its ``created_at``; a missing or unreadable time means edited."""
     found: list[Approval] = []
     for note in notes:
         body = note.get("body")
         user = username(note.get("author"))
         if note.get("system") or not isinstance(body, str) or user is None:
             continue
-        created = note.get("created_at")
-        updated = note.get("updated_at")
+        created = timestamp(note.get("created_at"))
+        updated = timestamp(note.get("updated_at"))
         found += signoffs_in(
             body,
             user=user,
-            at=timestamp(created),
-            edited=bool(updated) and updated != created,
+            at=created,
+            edited=created is None or updated is None or updated != created,
             url=f"{url}#note_{note.get('id')}" if url else None,
         )
     return found
@@ -159,13 +172,13 @@ def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[App
 #: GitLab deployment approval statuses (``Deployments::Approval``) to approval states.
 DEPLOYMENT_STATES: dict[str, ApprovalState] = {"approved": "approved", "rejected": "rejected"}
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def deployment_sha(deployment: Mapping[str, Any]) -> str | None:
     """The commit a deployment deploys (``sha``), when it is a full commit id."""
     sha = deployment.get("sha")
-    return sha if isinstance(sha, str) and _SHA.match(sha) else None
+    return sha if isinstance(sha, str) and SHA.match(sha) else None
 
 
 def deployment_environment(deployment: Mapping[str, Any]) -> str | None:
@@ -210,15 +223,46 @@ def deployment_approvals(deployment: Mapping[str, Any], *, environment: str) -> 
     return found
 
 
+#: GitLab's Guest level; Minimal Access (5) lets a user see a group, not act in it.
+GUEST = 10
+
+
+def _holds_roles(member: Mapping[str, Any]) -> bool:
+    level = member.get("access_level")
+    return (
+        member.get("state") == "active"
+        and member.get("membership_state") == "active"
+        and type(level) is int
+        and level >= GUEST
+    )
+
+
 def members(answer: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Usernames of ``/groups/:id/members/all`` (inherited included); blocked or
-    awaiting members hold no role."""
+    """Usernames of ``/groups/:id/members/all`` (inherited included) who hold the group's
+    roles: the user's ``state`` is ``active`` (not blocked, deactivated or banned), the
+    membership's ``membership_state`` is ``active`` (not an invitation ``awaiting``
+    acceptance) and ``access_level`` is at least Guest (10). A member whose states GitLab
+    does not give is left out (fail closed; see :func:`members_left_out`)."""
     names = {
         login(name)
         for member in answer
-        if (name := member.get("username")) and member.get("state", "active") == "active"
+        if isinstance(name := member.get("username"), str) and name and _holds_roles(member)
     }
     return tuple(sorted(names))
+
+
+def members_left_out(answer: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Usernames left out only because GitLab did not say their user or membership state
+    (GitLab before 15.x has no ``membership_state``), for a note."""
+    return tuple(
+        sorted(
+            login(name)
+            for member in answer
+            if isinstance(name := member.get("username"), str)
+            and name
+            and ("state" not in member or "membership_state" not in member)
+        )
+    )
 
 
 def blob_paths(tree: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:

@@ -165,6 +165,9 @@ def sync_settings(settings: Settings, env: Mapping[str, str]) -> Settings:
         job_name=None,
         job_url=None,
         initiator=None,
+        ref_name=None,
+        branch=None,
+        tag=None,
     )
 
 

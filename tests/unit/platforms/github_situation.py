@@ -188,6 +188,18 @@ class Situation:
             f"{REPO}/commits/{self.commit}/statuses?per_page=100": (200, statuses),
             f"{REPO}/git/trees/{self.commit}?recursive=1": (200, tree),
         }
+        # The change's commits, the head's check suites and the pull request's timeline:
+        # one commit by the author, one check suite (the gate's own workflow), no force push.
+        commit = fixture("pull-commits", 1, sha=self.commit, author=user(self.author, 1043))
+        commit["committer"] = user(self.author, 1043)
+        answers[f"{REPO}/pulls/42/commits?per_page=100"] = (200, [commit])
+        suite = fixture("check-suites")["check_suites"][0]
+        suite.update(head_sha=self.commit, created_at="2026-11-24T12:00:00Z")
+        answers[f"{REPO}/commits/{self.commit}/check-suites?per_page=100"] = (
+            200,
+            {"total_count": 1, "check_suites": [suite]},
+        )
+        answers[f"{REPO}/issues/42/timeline?per_page=100"] = (200, [])
         for ref in ("main", self.commit):
             answers[f"{REPO}/contents/.sopgate.yml?ref={ref}"] = (
                 200,

@@ -67,6 +67,7 @@ def make_env(checkout: Path) -> Callable[..., dict[str, str]]:
             "GITHUB_WORKSPACE": str(checkout),
             "GITHUB_TOKEN": CANARY,
             "GITHUB_RUN_ID": "7",
+            "GITHUB_REF": "refs/heads/main" if event == "push" else "refs/pull/42/merge",
         }
         env.update(extra)
         return env
@@ -127,6 +128,12 @@ def add_pr_answers(rsps: responses.RequestsMock, *, commit: str = HEAD) -> None:
     )
     rsps.get(f"{REPO}/contents/.sopgate.yml?ref=main", json=load("contents-base.json"))
     rsps.get(f"{REPO}/contents/.sopgate.yml?ref={HEAD}", json=load("contents-head.json"))
+    if commit != HEAD:  # after a merge, the SOP at the merge commit is the base's
+        rsps.get(f"{REPO}/contents/.sopgate.yml?ref={commit}", json=load("contents-base.json"))
+    rsps.get(REPO, json=load("repo.json"))
+    rsps.get(f"{REPO}/pulls/42/commits?per_page=100", json=load("pull-commits.json"))
+    rsps.get(f"{REPO}/commits/{HEAD}/check-suites?per_page=100", json=load("check-suites.json"))
+    rsps.get(f"{REPO}/issues/42/timeline?per_page=100", json=load("timeline.json"))
     rsps.get(f"{API}/orgs/acme/teams/sre/members?per_page=100", json=load("team-sre.json"))
     rsps.get(
         f"{API}/orgs/acme/teams/ml-platform/members?per_page=100",

@@ -175,3 +175,41 @@ def test_redact_and_link_parsing() -> None:
     assert api.redact(f"x {CANARY} y") == "x *** y"
     assert api.url("/a", per_page=100) == "https://api.github.com/a?per_page=100"
     assert HEAD not in api.url("/b")
+
+
+def test_retry_pauses_count_against_the_overall_deadline(
+    make_adapter: Make, mocked: responses.RequestsMock, fake_time: FakeTime
+) -> None:
+    busy = {"status": 503, "headers": {"Retry-After": "3"}, "json": {"message": "busy"}}
+    for _ in range(3):
+        mocked.get(PULLS, **busy)
+    with pytest.raises(PlatformError) as caught:
+        make_adapter("push", SOPGATE_API_TIMEOUT="5").gather(sop_path=".sopgate.yml")
+    # 3 s fit in the 5 s of the gather, a second pause of 3 s would not: give up at once.
+    assert fake_time.sleeps == [3.0]
+    assert str(caught.value) == (
+        f"GitHub answered /repos/acme/fraud-model/commits/{MERGE}/pulls with HTTP 503: busy "
+        "(gave up after 2 tries in 3 s)"
+    )
+
+
+def test_each_gather_has_its_own_deadline(
+    make_adapter: Make, mocked: responses.RequestsMock, fake_time: FakeTime
+) -> None:
+    add_pr_answers(mocked, commit=MERGE)
+    mocked.get(PULLS, json=[])
+    adapter = make_adapter("push", SOPGATE_API_TIMEOUT="5")
+    adapter.gather(sop_path=".sopgate.yml")
+    fake_time.sleep(60)  # a --wait interval between two looks
+    adapter.gather(sop_path=".sopgate.yml")  # a new gather, a new budget
+
+
+def test_the_token_goes_only_to_the_api_origin() -> None:
+    api = Api("https://api.github.com", CANARY, retry=RetryPolicy(attempts=1))
+    with responses.RequestsMock() as mocked:
+        with pytest.raises(PlatformError) as caught:
+            api._once("GET", "https://api.github.com.evil.example/x", {}, "/x")
+        assert len(mocked.calls) == 0
+    assert (
+        str(caught.value) == "refused to send a request to https://api.github.com.evil.example:443"
+    )

@@ -27,6 +27,13 @@ ANSWERS = [  # (fixture, path, method, status)
     ("contents-head.json", "/repos/{owner}/{repo}/contents/{path}", "get", "200"),
     ("team-sre.json", "/orgs/{org}/teams/{team_slug}/members", "get", "200"),
     ("team-ml-platform.json", "/orgs/{org}/teams/{team_slug}/members", "get", "200"),
+    ("repo.json", "/repos/{owner}/{repo}", "get", "200"),
+    ("branch-protected.json", "/repos/{owner}/{repo}/branches/{branch}", "get", "200"),
+    ("pull-commits.json", "/repos/{owner}/{repo}/pulls/{pull_number}/commits", "get", "200"),
+    ("check-suites.json", "/repos/{owner}/{repo}/commits/{ref}/check-suites", "get", "200"),
+    ("timeline.json", "/repos/{owner}/{repo}/issues/{issue_number}/timeline", "get", "200"),
+    ("run-approvals.json", "/repos/{owner}/{repo}/actions/runs/{run_id}/approvals", "get", "200"),
+    ("check-run.json", "/repos/{owner}/{repo}/check-runs/{check_run_id}", "get", "200"),
     ("status-created.json", "/repos/{owner}/{repo}/statuses/{sha}", "post", "201"),
     ("comment-created.json", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", "201"),
 ]

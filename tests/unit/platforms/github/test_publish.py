@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 import responses
-from conftest import CANARY, HEAD, FakeTime, add_pr_answers, load  # type: ignore[import-not-found]
+from conftest import (  # type: ignore[import-not-found]
+    CANARY,
+    HEAD,
+    REPO,
+    FakeTime,
+    add_pr_answers,
+    load,
+)
 
 from sopgate.evaluate import Evaluation, evaluate
 from sopgate.facts import read_facts
@@ -16,7 +23,7 @@ from sopgate.platforms.github import GitHubAdapter
 from sopgate.sop.load import read_sop
 
 Make = Callable[..., GitHubAdapter]
-PG = "https://api.github.com:443/repos/acme/fraud-model"  # PyGithub names the port
+PG = REPO  # writes go through the same client as the reads
 GREEN = Path(__file__).parents[4] / "examples" / "facts" / "green.yml"
 
 
@@ -42,7 +49,7 @@ def adapter(make_adapter: Make, mocked: responses.RequestsMock) -> GitHubAdapter
     made = make_adapter()
     made.markdown = lambda e: f"## sopgate: {e.target} is {e.decision}\n"
     made.gather(sop_path=".sopgate.yml")
-    mocked.calls.reset()
+    mocked.reset()  # each test registers the answers publishing needs
     return made
 
 
@@ -130,7 +137,10 @@ def test_failures_are_lines(
         f"status: commit status sopgate/production[eu-west] on {HEAD[:12]} "
         "not set: HTTP 403: Resource not accessible by integration ***"
     )
-    assert lines[-1] == "comment: not posted on #42: HTTP 502"
+    assert lines[-1] == (
+        "comment: not posted on #42: GitHub answered /repos/acme/fraud-model/issues/42/comments "
+        "with HTTP 502 (gave up after 4 tries in 7 s)"
+    )
     assert fake_time.sleeps == [1.0, 2.0, 4.0]
     assert all(CANARY not in line for line in lines)
 

@@ -24,6 +24,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 HEAD = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 MERGE = "9e1c2a7d3b4f5061728394a5b6c7d8e9f0a1b2c3"
 BASE = "https://gitlab.example.com"
+#: ``Situation.head_sop``/``default_sop``: the same text as the target branch's SOP.
+SAME = "<the target branch's SOP>"
 TOKEN = "glpat-CANARY-do-not-print-0123456789"
 
 
@@ -102,7 +104,9 @@ class Deployment:
 
 @dataclass
 class Situation:
-    """What is true on GitLab; defaults: MR !42 by dave, head ``HEAD``, nothing else."""
+    """What is true on GitLab; defaults: a merge request pipeline of MR !42 by dave, head
+    ``HEAD`` (one commit by dave, pushed 2026-11-24T08:00Z), target and default branch
+    ``main``, nothing else."""
 
     project_id: str = "7"
     commit: str = HEAD
@@ -112,10 +116,12 @@ class Situation:
     pipeline_id: int = 99
     target_branch: str = "main"
     reset_on_push: bool | None = True  # None: the settings endpoint answers 404 (Free)
+    committers_approval_disabled: bool = True
     approvals: list[tuple[str, str | None]] = field(default_factory=list)  # (user, at)
     approvals_status: int = 200
     signoffs: list[Signoff] = field(default_factory=list)
     jobs: list[tuple[str, str, str]] = field(default_factory=list)  # (name, status, at)
+    bridges: list[tuple[str, str, str]] = field(default_factory=list)  # trigger jobs
     statuses: list[tuple[str, str, str]] = field(default_factory=list)
     # path -> members, or the error status GitLab answers; default: the example SOP's groups
     groups: dict[str, list[str] | int] = field(
@@ -123,14 +129,53 @@ class Situation:
     )
     files: list[str] = field(default_factory=list)
     sop_text: str | None = None  # on the target branch; None: 404
+    head_sop: str | None = SAME  # at the deployed commit (the MR head); None: 404
+    default_sop: str | None = SAME  # on the default branch; None: 404
+    target_tree_status: int = 200  # what the target branch's tree listing answers
     sop_path: str = ".sopgate.yml"
     merged_results: bool = False  # CI_COMMIT_SHA is MERGE, the head is ``commit``
     deployments: list[Deployment] = field(default_factory=list)  # newest first
     deployments_status: int = 200  # what the deployments listing answers
+    # A branch or tag pipeline (no CI_MERGE_REQUEST_* variables) when either is set.
+    branch: str | None = None
+    tag: str | None = None
+    protected: bool = False  # the branch or tag, as the API reports it
+    default_branch: str = "main"
+    ref_status: int = 200  # what /repository/branches/:name or /tags/:name answers
+    # (sha, author e-mail, committer e-mail) of the MR's commits (None: ``commit``, by
+    # dave); e-mail -> users found
+    commits: list[tuple[str, str | None, str | None]] | None = None
+    commits_status: int = 200
+    users: dict[str, list[str]] = field(default_factory=lambda: {"dave@example.com": ["dave"]})
+    # (head_commit_sha, created_at) of the MR's diff versions, newest first (None: one
+    # version, ``commit`` pushed 2026-11-24T08:00Z)
+    versions: list[tuple[str, str]] | None = None
+    versions_status: int = 200
+    documents: dict[str, str | int] = field(default_factory=dict)  # path -> raw text or status
 
     @property
     def project(self) -> str:
         return f"/api/v4/projects/{quote(self.project_id, safe='')}"
+
+    @property
+    def mr_commits(self) -> list[tuple[str, str | None, str | None]]:
+        if self.commits is None:
+            return [(self.commit, "dave@example.com", "dave@example.com")]
+        return self.commits
+
+    @property
+    def mr_versions(self) -> list[tuple[str, str]]:
+        if self.versions is None:
+            return [(self.commit, "2026-11-24T08:00:00.000Z")]
+        return self.versions
+
+    @property
+    def mr_pipeline(self) -> bool:
+        return self.mr_iid is not None and self.branch is None and self.tag is None
+
+    @property
+    def deployed(self) -> str:
+        return MERGE if self.merged_results else self.commit
 
     def env(self, url: str = BASE, token: str = TOKEN) -> dict[str, str]:
         """GitLab CI's predefined variables for the job that runs ``sopgate check``."""
@@ -140,7 +185,8 @@ class Situation:
             "CI_SERVER_URL": url,
             "CI_PROJECT_ID": self.project_id,
             "CI_PROJECT_PATH": "acme/fraud-model",
-            "CI_COMMIT_SHA": MERGE if self.merged_results else self.commit,
+            "CI_COMMIT_SHA": self.deployed,
+            "CI_DEFAULT_BRANCH": self.default_branch,
             "CI_PIPELINE_ID": str(self.pipeline_id),
             "CI_JOB_NAME": "deploy-staging",
             "CI_JOB_URL": f"{url}/acme/fraud-model/-/jobs/5002",
@@ -148,18 +194,27 @@ class Situation:
             "CI_JOB_TOKEN": "job-token-not-usable",
             "GITLAB_TOKEN": token,
         }
-        if self.mr_iid is not None:
+        if self.mr_pipeline:
+            env["CI_PIPELINE_SOURCE"] = "merge_request_event"
+            env["CI_COMMIT_REF_NAME"] = "retrain-2026-11"
             env["CI_MERGE_REQUEST_IID"] = str(self.mr_iid)
             env["CI_MERGE_REQUEST_TARGET_BRANCH_NAME"] = self.target_branch
             if self.merged_results:
                 env["CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"] = self.commit
+        elif self.tag is not None:
+            env.update(
+                CI_PIPELINE_SOURCE="push", CI_COMMIT_REF_NAME=self.tag, CI_COMMIT_TAG=self.tag
+            )
+        elif self.branch is not None:
+            env.update(
+                CI_PIPELINE_SOURCE="push",
+                CI_COMMIT_REF_NAME=self.branch,
+                CI_COMMIT_BRANCH=self.branch,
+            )
         return env
 
-    def routes(self) -> dict[tuple[str, str], tuple[int, Any]]:
-        p = self.project
-        sha = MERGE if self.merged_results else self.commit
-        routes: dict[tuple[str, str], tuple[int, Any]] = {}
-        mr = fixture(
+    def merge_request(self) -> dict[str, Any]:
+        return fixture(
             "merge_request",
             iid=self.mr_iid or 42,
             state=self.mr_state,
@@ -167,6 +222,15 @@ class Situation:
             author=user(self.author, 11),
             target_branch=self.target_branch,
         )
+
+    def routes(self) -> dict[tuple[str, str], tuple[int, Any]]:
+        """Every answer by path alone (what the local stub serves): answers that depend on
+        the query (a file at a ref, a user search) are those of the target branch's SOP and
+        of the first commit's author; :func:`register` serves them by query too."""
+        p = self.project
+        sha = self.deployed
+        routes: dict[tuple[str, str], tuple[int, Any]] = {}
+        mr = self.merge_request()
         if self.mr_iid is not None:
             mrp = f"{p}/merge_requests/{self.mr_iid}"
             routes["GET", mrp] = (200, mr)
@@ -182,15 +246,65 @@ class Situation:
                 200,
                 [self._note(i, s) for i, s in enumerate(self.signoffs)],
             )
+            routes["GET", f"{mrp}/commits"] = (
+                (
+                    200,
+                    [
+                        fixture(
+                            "mr_commit", id=c, short_id=c[:8], author_email=a, committer_email=m
+                        )
+                        for c, a, m in self.mr_commits
+                    ],
+                )
+                if self.commits_status == 200
+                else (self.commits_status, {"message": f"{self.commits_status} Forbidden"})
+            )
+            routes["GET", f"{mrp}/versions"] = (
+                (
+                    200,
+                    [
+                        fixture(
+                            "mr_version",
+                            id=110 + len(self.mr_versions) - i,
+                            head_commit_sha=h,
+                            created_at=at,
+                        )
+                        for i, (h, at) in enumerate(self.mr_versions)
+                    ],
+                )
+                if self.versions_status == 200
+                else (self.versions_status, {"message": f"{self.versions_status} Forbidden"})
+            )
         routes["GET", f"{p}/repository/commits/{sha}/merge_requests"] = (
             200,
             [mr] if self.mr_iid is not None else [],
         )
         routes["GET", f"{p}/approvals"] = (
-            (200, fixture("project_approvals", reset_approvals_on_push=self.reset_on_push))
+            (
+                200,
+                fixture(
+                    "project_approvals",
+                    reset_approvals_on_push=self.reset_on_push,
+                    merge_requests_disable_committers_approval=self.committers_approval_disabled,
+                ),
+            )
             if self.reset_on_push is not None
             else (404, {"message": "404 Not Found"})
         )
+        routes["GET", p] = (200, fixture("project", default_branch=self.default_branch))
+        for kind, name in (("branches", self.branch), ("tags", self.tag)):
+            if name is not None:
+                ref = fixture(
+                    "branch" if kind == "branches" else "tag",
+                    name=name,
+                    protected=self.protected,
+                    **({"default": name == self.default_branch} if kind == "branches" else {}),
+                )
+                routes["GET", f"{p}/repository/{kind}/{quote(name, safe='')}"] = (
+                    (200, ref)
+                    if self.ref_status == 200
+                    else (self.ref_status, {"message": f"{self.ref_status} Not Found"})
+                )
         jobs = [
             fixture(
                 "job",
@@ -204,7 +318,21 @@ class Situation:
             )
             for i, (n, s, at) in enumerate(self.jobs)
         ]
+        bridges = [
+            fixture(
+                "bridge",
+                id=5100 + i,
+                name=n,
+                status=s,
+                finished_at=at,
+                started_at=at,
+                created_at=at,
+                web_url=f"{BASE}/acme/fraud-model/-/jobs/{5100 + i}",
+            )
+            for i, (n, s, at) in enumerate(self.bridges)
+        ]
         routes["GET", f"{p}/pipelines/{self.pipeline_id}/jobs"] = (200, jobs)
+        routes["GET", f"{p}/pipelines/{self.pipeline_id}/bridges"] = (200, bridges)
         statuses = [
             fixture(
                 "commit_status",
@@ -218,7 +346,7 @@ class Situation:
             )
             for i, (n, s, at) in enumerate(self.statuses)
         ]
-        # GitLab lists the pipeline's jobs among the commit's statuses too.
+        # GitLab lists the pipeline's jobs and bridges among the commit's statuses too.
         statuses += [
             {
                 **fixture("commit_status"),
@@ -227,13 +355,10 @@ class Situation:
                 "status": j["status"],
                 "target_url": j["web_url"],
             }
-            for j in jobs
+            for j in jobs + bridges
         ]
         routes["GET", f"{p}/repository/commits/{sha}/statuses"] = (200, statuses)
-        routes["GET", f"{p}/repository/tree"] = (
-            200,
-            [fixture("tree_item", path=f, name=f.rsplit("/", 1)[-1]) for f in self.files],
-        )
+        routes["GET", f"{p}/repository/tree"] = (200, self.tree())
         for path, members in self.groups.items():
             gp = f"/api/v4/groups/{quote(path, safe='')}/members/all"
             routes["GET", gp] = (
@@ -258,13 +383,47 @@ class Situation:
                 if d.detail_status == 200
                 else (d.detail_status, {"message": f"{d.detail_status} Not found"})
             )
-        raw = f"{p}/repository/files/{quote(self.sop_path, safe='')}/raw"
-        routes["GET", raw] = (
-            (200, self.sop_text)
-            if self.sop_text is not None
-            else (404, {"message": "404 File Not Found"})
-        )
+        routes["GET", self.raw_path(self.sop_path)] = _text(self.sop_text)
+        for path, content in self.documents.items():
+            routes["GET", self.raw_path(path)] = (
+                (200, content) if isinstance(content, str) else (content, {"message": "404"})
+            )
+        first = next((a for _, a, _ in self.mr_commits if a), None)
+        routes["GET", "/api/v4/users"] = (200, self.search(first or ""))
         return routes
+
+    def raw_path(self, path: str) -> str:
+        return f"{self.project}/repository/files/{quote(path, safe='')}/raw"
+
+    def tree(self, ref: str | None = None, folder: str = "") -> list[dict[str, Any]]:
+        """The recursive tree at the deployed commit, or the listing of ``folder`` on the
+        branch ``ref``."""
+        if ref is None or ref in (self.commit, self.deployed):
+            paths = self.files
+        else:
+            paths = ["README.md"]
+            if self._sop_at(ref) is not None:
+                paths.append(self.sop_path)
+            paths = [p for p in paths if p.rpartition("/")[0] == folder]
+        return [fixture("tree_item", path=f, name=f.rsplit("/", 1)[-1], type="blob") for f in paths]
+
+    def _sop_at(self, ref: str) -> str | None:
+        head = self.sop_text if self.head_sop == SAME else self.head_sop
+        default = self.sop_text if self.default_sop == SAME else self.default_sop
+        if ref in (self.commit, self.deployed):
+            return head
+        if ref == self.target_branch:
+            return self.sop_text
+        if ref == self.default_branch:
+            return default
+        return None
+
+    def sop_at(self, ref: str) -> tuple[int, Any]:
+        return _text(self._sop_at(ref))
+
+    def search(self, email: str) -> list[dict[str, Any]]:
+        found = self.users.get(email.lower(), [])
+        return [fixture("user_search", id=200 + i, username=u) for i, u in enumerate(found)]
 
     def _note(self, index: int, s: Signoff) -> dict[str, Any]:
         return fixture(
@@ -279,15 +438,42 @@ class Situation:
         )
 
 
+def _text(text: str | None) -> tuple[int, Any]:
+    return (200, text) if text is not None else (404, {"message": "404 File Not Found"})
+
+
 def register(rsps: responses.RequestsMock, situation: Situation, base: str = BASE) -> None:
-    """Register ``situation``'s routes (one page each) with ``rsps``."""
+    """Register ``situation``'s routes (one page each) with ``rsps``; files by their
+    ``ref``, trees by ``ref`` and ``path``, user searches by ``search``."""
+    by_query = {
+        situation.raw_path(situation.sop_path): lambda q: situation.sop_at(q.get("ref", "")),
+        f"{situation.project}/repository/tree": lambda q: (
+            (situation.target_tree_status, {"message": "404 Tree Not Found"})
+            if "recursive" not in q and situation.target_tree_status != 200
+            else (200, situation.tree(q.get("ref"), q.get("path", "")))
+        ),
+        "/api/v4/users": lambda q: (200, situation.search(q.get("search", ""))),
+    }
     for (method, path), (status, body) in situation.routes().items():
-        if isinstance(body, list):
+        if path in by_query:
+            rsps.add_callback(method, f"{base}{path}", callback=_by_query(by_query[path]))
+        elif isinstance(body, list):
             rsps.add_callback(method, f"{base}{path}", callback=_listing(path, status, body))
         elif isinstance(body, str):
             rsps.add(method, f"{base}{path}", body=body, status=status, content_type="text/plain")
         else:
             rsps.add(method, f"{base}{path}", json=body, status=status)
+
+
+def _by_query(answer: Any) -> Any:
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        status, body = answer(query)
+        if isinstance(body, str):
+            return status, {"Content-Type": "text/plain"}, body
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+    return callback
 
 
 def _listing(path: str, status: int, body: list[Any]) -> Any:

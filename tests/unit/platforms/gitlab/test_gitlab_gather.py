@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from sopgate.errors import PlatformError
-from sopgate.facts import Approval, Check
+from sopgate.facts import Approval, Change, Check, Commit
 from sopgate.platforms import Gathered
 from sopgate.platforms.gitlab import RetryPolicy, from_env
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
@@ -70,8 +70,17 @@ def test_a_merge_request_pipeline(tmp_path: Path) -> None:
     assert facts.platform == "gitlab"
     assert facts.repository == "acme/fraud-model"
     assert facts.commit == HEAD
-    assert facts.change is not None and facts.change.id == 42
-    assert facts.change.author == "dave"
+    assert facts.change == Change(
+        id=42,
+        author="dave",
+        url=f"{BASE}/acme/fraud-model/-/merge_requests/42",
+        pushed_at=datetime(2026, 11, 24, 8, tzinfo=UTC),
+    )
+    assert facts.commits == (
+        Commit(
+            sha=HEAD, author="dave", committer="dave", at=datetime(2026, 11, 24, 7, 59, tzinfo=UTC)
+        ),
+    )
     assert facts.initiator == "ian"
     assert facts.observed_at == NOW
     assert facts.approvals == (
@@ -125,7 +134,10 @@ def test_a_merge_request_pipeline(tmp_path: Path) -> None:
     assert facts.notes == ()
     assert gathered.sop_text == EXAMPLE
     assert gathered.proposed_sop_text is None
-    assert len(calls) == 11
+    assert facts.documents == {}
+    # MR, SOP (target branch, head), approval settings, notes, approvals, commits, one
+    # user search, diff versions, jobs, bridges, statuses, tree, three groups.
+    assert len(calls) == 16
     # Every request carried the token in the header GitLab reads, never in the URL.
     for call in calls:
         assert call.request.headers["PRIVATE-TOKEN"] == TOKEN
@@ -141,6 +153,9 @@ def test_listings_ask_for_everything_gitlab_has(tmp_path: Path) -> None:
         "/repository/tree?" in u and "recursive=true" in u and f"ref={HEAD}" in u for u in urls
     )
     assert any("/repository/files/.sopgate.yml/raw?ref=main" in u for u in urls)
+    assert any("/repository/files/.sopgate.yml/raw?ref=main" in u for u in urls)
+    assert any(f"/repository/files/.sopgate.yml/raw?ref={HEAD}" in u for u in urls)
+    assert any("/pipelines/99/bridges?" in u for u in urls)
     assert all(
         "per_page=100" in u
         for u in urls
@@ -270,47 +285,36 @@ def test_a_branch_pipeline_finds_the_merge_request_of_its_commit(tmp_path: Path)
 
 
 def test_a_pipeline_on_the_target_branch_after_the_merge(tmp_path: Path) -> None:
-    situation = Situation(mr_iid=None, merged_results=True, sop_text=EXAMPLE)
-    merged = fixture("merge_request", state="merged", sha=HEAD, merge_commit_sha=MERGE)
+    situation = Situation(branch="main", merged_results=True, mr_state="merged", sop_text=EXAMPLE)
+    merged = {**situation.merge_request(), "merge_commit_sha": MERGE}
 
     def extra(rsps: responses.RequestsMock) -> None:
         rsps.add("GET", f"{P}/repository/commits/{MERGE}/merge_requests", json=[merged])
-        rsps.add(
-            "GET", f"{P}/merge_requests/42/approvals", json=fixture("approvals", approved_by=[])
-        )
-        rsps.add("GET", f"{P}/merge_requests/42/notes", json=[])
 
-    gathered, _ = run(situation, tmp_path, extra=extra)
-    assert gathered.facts.commit == HEAD
-    assert gathered.sop_text is None  # merged: the checkout is the target branch
-    assert gathered.facts.notes[0] == (
+    gathered, calls = run(situation, tmp_path, extra=extra)
+    facts = gathered.facts
+    assert facts.commit == HEAD
+    assert gathered.sop_text == EXAMPLE  # read at the merge commit, through the API
+    assert facts.notes[0] == (
         f"commit {MERGE[:12]} merged !42; approvals are judged against its head {HEAD[:12]}"
     )
+    assert facts.change is not None and facts.change.pushed_at is not None
+    assert "/projects/7/repository/files/.sopgate.yml/raw" in paths(calls)
 
 
 def test_no_merge_request(tmp_path: Path) -> None:
-    gathered, _ = run(Situation(mr_iid=None), tmp_path)
-    assert gathered.facts.change is None
-    assert gathered.facts.approvals == ()
-    assert gathered.sop_text is None
-    assert gathered.facts.notes[0] == (
-        f"no merge request contains commit {HEAD[:12]}: no review approvals or sign-offs"
+    gathered, _ = run(Situation(mr_iid=None, sop_text=EXAMPLE), tmp_path)
+    facts = gathered.facts
+    assert facts.change is None
+    assert facts.approvals == ()
+    assert facts.commits is None  # unknown: rules that exclude contributors count nobody
+    assert gathered.sop_text == EXAMPLE  # the default branch's, through the API
+    assert facts.notes[:3] == (
+        f"no merge request contains commit {HEAD[:12]}: no review approvals or sign-offs",
+        f"no merge request holds commit {HEAD[:12]}: the SOP of the default branch main decides",
+        f"no merge request: the contributors of commit {HEAD[:12]} are unknown, so rules "
+        "that exclude contributors count nobody",
     )
-
-
-def test_the_sop_comes_from_the_target_branch(tmp_path: Path) -> None:
-    weakened = EXAMPLE.replace("count: 1}]", "count: 1, fresh: false}]")
-    gathered, _ = run(Situation(sop_text=EXAMPLE), tmp_path, local_sop=weakened)
-    assert gathered.sop_text == EXAMPLE
-    assert gathered.proposed_sop_text == weakened
-    assert gathered.facts.notes == ("!42 changes .sopgate.yml: the SOP of main decides",)
-
-
-def test_a_change_that_adds_the_sop_proposes_it(tmp_path: Path) -> None:
-    gathered, _ = run(Situation(sop_text=None), tmp_path, local_sop=EXAMPLE)
-    assert gathered.sop_text is None
-    assert gathered.proposed_sop_text == EXAMPLE  # the CLI then needs the owners' approval
-    assert gathered.facts.notes == ("the target branch main has no .sopgate.yml: !42 adds it",)
 
 
 def test_hidden_groups_are_unknown(tmp_path: Path) -> None:
@@ -405,7 +409,8 @@ def _sop_with_steps(count: int) -> str:
     head, _, _ = EXAMPLE.partition("\nsteps:\n")
     steps = "".join(
         f"  - id: step-{i}\n    owner: sre\n    needs: []\n    checks: [check-{i}]\n"
-        f"    evidence: [docs/{i}.md]\n    approvals: [{{role: security}}]\n"
+        f"    evidence: [docs/{i}.md, {{path: reports/eval.json, require: {{auc: '>= 0.8'}}}}]\n"
+        f"    approvals: [{{role: security}}]\n"
         for i in range(count)
     )
     return f"{head}\nsteps:\n{steps}"
@@ -415,9 +420,16 @@ def test_the_number_of_requests_does_not_grow_with_the_steps(tmp_path: Path) -> 
     counts = []
     for steps in (10, 200):
         sop = _sop_with_steps(steps)
-        _, calls = run(Situation(sop_text=sop), tmp_path)
+        situation = Situation(
+            sop_text=sop,
+            files=["reports/eval.json"],
+            documents={"reports/eval.json": '{"auc": 0.9}'},
+        )
+        gathered, calls = run(situation, tmp_path)
+        assert gathered.facts.documents == {"reports/eval.json": {"auc": 0.9}}
         counts.append(len(calls))
-    assert counts[0] == counts[1] == 11
+    # Every step requires the same document: it is read once.
+    assert counts[0] == counts[1] == 17
 
 
 def test_an_unusable_token_fails_closed_without_printing_it(tmp_path: Path) -> None:
@@ -436,3 +448,17 @@ def test_an_unusable_token_fails_closed_without_printing_it(tmp_path: Path) -> N
         "GitLab answered 401 to GET /projects/7/merge_requests/42: 401 Unauthorized token=[token]"
     )
     assert TOKEN not in text and "\n" not in text
+
+
+def test_a_fast_forward_merge_is_found_on_the_target_branch(tmp_path: Path) -> None:
+    """With fast-forward (or rebase) merges the MR's head itself lands on main: no merge
+    commit, and the merged MR still holds the approvals and the contributors."""
+    situation = Situation(
+        branch="main", mr_state="merged", sop_text=EXAMPLE, approvals=[("sec-bob", None)]
+    )
+    gathered, _ = run(situation, tmp_path)
+    facts = gathered.facts
+    assert facts.change is not None and facts.change.id == 42
+    assert [a.user for a in facts.approvals or ()] == ["sec-bob"]
+    assert facts.commits is not None and len(facts.commits) == 1
+    assert facts.notes[0] == f"commit {HEAD[:12]} is the head of !42, merged"

@@ -153,6 +153,23 @@ def test_sync_retries_the_gate_job_that_can_now_open_once(
     assert len(gitlab.notes("7", 42)) == 2
 
 
+def test_gather_for_sync_reads_the_mr_of_the_event_at_its_head(
+    gitlab: GitLabStub, tmp_path: Path
+) -> None:
+    """``gather(sync=True)`` alone (no ``for_sync`` first) takes the MR from the event."""
+    (tmp_path / ".sopgate.yml").write_text(SOP)
+    env = trigger_env(
+        gitlab.url,
+        TRIGGER_PAYLOAD=payload_file(tmp_path, note_event()),
+        CI_PROJECT_DIR=str(tmp_path),
+    )
+    adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None))
+    facts = adapter.gather(sop_path=str(tmp_path / ".sopgate.yml"), sync=True).facts
+    assert (facts.commit, facts.initiator) == (HEAD, None)
+    assert facts.change is not None and facts.change.id == 42
+    assert adapter.settings.sync and adapter.settings.pipeline_id == 99
+
+
 def test_a_sync_before_the_retried_job_ends_cannot_start_a_second_one(
     gitlab: GitLabStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
