@@ -355,6 +355,9 @@ def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
     syncing = source.adapter
     if syncing is None or not isinstance(syncing, SyncAdapter):
         raise UsageError("sopgate sync needs a platform (--platform github|gitlab), not --facts")
+    for_sync = getattr(syncing, "for_sync", None)
+    if for_sync is not None:
+        for_sync()  # GitLab: the MR named by SOPGATE_MR_IID or the trigger's event, at its head
     loaded, facts, _proposed_text = source.gather()
     _warn(loaded)
     evaluation, lines = run_sync(loaded, facts, syncing, dry_run=options.dry_run)
