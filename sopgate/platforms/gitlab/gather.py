@@ -109,7 +109,8 @@ class Gatherer:
                 f"no merge request: the contributors of commit {commit[:12]} are unknown, so "
                 "rules that exclude contributors count nobody"
             )
-        checks = self._checks(notes)
+        checks, jobs = self._checks(notes)
+        initiator, rerun_by = (None, None) if sync else _starters(s, jobs, notes)
         files: tuple[str, ...] | None = ()
         documents: dict[str, Any] = {}
         if not sops or any(step.evidence for sop in sops for step in sop.steps):
@@ -132,7 +133,8 @@ class Gatherer:
             commit=commit,
             change=change,
             # A sync run is started by whoever commented or approved: it has no initiator.
-            initiator=None if sync else s.initiator,
+            initiator=initiator,
+            rerun_by=rerun_by,
             observed_at=observed_at,
             approvals=tuple(approvals),
             checks=tuple(checks),
@@ -245,7 +247,7 @@ class Gatherer:
         )
         return config if isinstance(config, dict) else None
 
-    def _checks(self, notes: list[str]) -> list[Check]:
+    def _checks(self, notes: list[str]) -> tuple[list[Check], list[dict[str, Any]]]:
         s = self.settings
         jobs: list[dict[str, Any]] = []
         if s.pipeline_id is not None:
@@ -259,7 +261,8 @@ class Gatherer:
             f"{self.project}/repository/commits/{s.commit}/statuses", all="true"
         )
         job_ids = {job["id"] for job in jobs if isinstance(job.get("id"), int)}
-        return mapping.job_checks(jobs) + mapping.status_checks(statuses, job_ids=job_ids)
+        checks = mapping.job_checks(jobs) + mapping.status_checks(statuses, job_ids=job_ids)
+        return checks, jobs
 
     def _deployment_approvals(
         self, sops: list[Sop], commit: str, notes: list[str]
@@ -420,3 +423,41 @@ def _parse(text: str | None, sop_path: str) -> Sop | None:
         return parse_sop(text, path=sop_path).sop
     except SopgateError:
         return None
+
+
+def _starters(
+    settings: Any, jobs: list[dict[str, Any]], notes: list[str]
+) -> tuple[str | None, str | None]:
+    """Who started this gate job, and who re-ran it.
+
+    A retried job runs as whoever retried it (``GITLAB_USER_LOGIN``): after ``sopgate sync``
+    retries a gate, that is the token's user. The initiator is the user of the first run of
+    this job in the pipeline (the lowest job id with this name, retried runs included); the
+    user of this run, when someone else, is ``rerun_by`` and excluded like the initiator. A
+    token bot that re-ran the job (sopgate sync) is not recorded as ``rerun_by``: sync judged
+    the re-run as started by the first run's user.
+    """
+    current = settings.initiator
+    runs = [
+        job
+        for job in jobs
+        if job.get("name") == settings.job_name and isinstance(job.get("id"), int)
+    ]
+    if not runs:
+        return current, None
+    first = min(runs, key=lambda job: int(job["id"]))
+    user = first.get("user")
+    name = user.get("username") if isinstance(user, dict) else None
+    if not isinstance(name, str) or not name:
+        return current, None
+    starter = mapping.login(name)
+    if current is None or mapping.fold(current) == mapping.fold(starter):
+        return starter, None
+    again = mapping.login(current)
+    if again.lower().endswith("[bot]"):
+        notes.append(
+            f"{settings.job_name} was re-run by {again} (sopgate sync): judged as started "
+            f"by {starter}"
+        )
+        return starter, None
+    return starter, again

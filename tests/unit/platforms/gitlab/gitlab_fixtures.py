@@ -315,6 +315,7 @@ class Situation:
                 started_at=at,
                 created_at=at,
                 web_url=f"{BASE}/acme/fraud-model/-/jobs/{5000 + i}",
+                user=user("ian"),  # the pipeline's user (GITLAB_USER_LOGIN) runs its jobs
             )
             for i, (n, s, at) in enumerate(self.jobs)
         ]
