@@ -124,10 +124,14 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+#: Brackets and braces would make instance names (``production[eu-west]``) ambiguous.
+REGION_ID = r"^[^\s\[\]{}](?:[^\[\]{}]*[^\s\[\]{}])?$"
+
+
 class Region(Model):
     """A region of the scope: an id (``eu-west``), a display name and its time zone."""
 
-    id: Text
+    id: Annotated[str, StringConstraints(pattern=REGION_ID)]
     name: Text | None = None
     timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
 

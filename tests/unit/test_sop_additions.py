@@ -162,6 +162,14 @@ def errors(text: str) -> list[str]:
             ["s.yml:9:12: duplicate region 'eu-west' in scope.regions"],
         ),
         (
+            "a region id that would break instance names",
+            BASE.replace("    - ap-south\n", "    - 'ap[south]'\n"),
+            [
+                "s.yml:9:7: scope.regions[2]: 'ap[south]' is not a valid region id: brackets, "
+                "braces and surrounding spaces would break names such as production[eu-west]"
+            ],
+        ),
+        (
             "an instance of an unknown step",
             BASE + "    needs: ['canry[eu-west]']\n",
             [
