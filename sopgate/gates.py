@@ -1,7 +1,7 @@
-"""The requirement rules of one step: approvals, checks, jobs, evidence, window, freezes.
+"""Building blocks of the rules: globs, "latest" indexes of approvals and checks, the
+four-eyes matching, window and freeze arithmetic.
 
-Pure helpers used by :mod:`sopgate.evaluate`. Each returns what it counted and the reasons
-for what is missing, naming who must act.
+Pure helpers used by :mod:`sopgate.evaluate` and :mod:`sopgate.rules`.
 """
 
 from __future__ import annotations
@@ -9,21 +9,17 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sopgate.facts import Approval, Check, Facts
-from sopgate.sop.model import DAYS, ApprovalRule, Freeze, Sop, Window
+from sopgate.facts import Approval, Check
+from sopgate.rules.people import login
+from sopgate.sop.model import DAYS, ApprovalRule, Freeze, Window
 
 #: Stands for "a time nobody can tell": later than anything, so nothing counts after it.
 UNKNOWN_TIME = datetime.max.replace(tzinfo=UTC)
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
-
-
-def is_bot(user: str) -> bool:
-    return user.endswith("[bot]")
 
 
 def plural(count: int, word: str) -> str:
@@ -94,53 +90,11 @@ class NameIndex:
 
 
 def order_key(entry: Approval | Check, position: int) -> tuple[datetime, int]:
-    """ "Latest" orders by ``at`` (unknown first), then by position in the list."""
-    return (entry.at or _EARLIEST, position)
-
-
-@dataclass
-class People:
-    """Who holds each role, precomputed once per evaluation (names are case-folded)."""
-
-    sop: Sop
-    facts: Facts
-    members: dict[str, set[str]] = field(default_factory=dict)
-    display: dict[str, str] = field(default_factory=dict)
-    unknown_groups: dict[str, list[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        groups = self.facts.groups
-        for name, role in self.sop.roles.items():
-            found: set[str] = set()
-            for user in role.users:
-                self._add(found, user)
-            unknown = []
-            for group in role.groups:
-                listed = groups.get(group)
-                if listed is None:
-                    unknown.append(group)
-                    continue
-                for user in sorted(listed, key=str.casefold):
-                    self._add(found, user)
-            self.members[name] = found
-            self.unknown_groups[name] = unknown
-
-    def _add(self, found: set[str], user: str) -> None:
-        key = user.casefold()
-        found.add(key)
-        self.display.setdefault(key, user)
-
-    def holds(self, user: str, role: str) -> bool:
-        return not is_bot(user) and user.casefold() in self.members[role]
-
-    def name(self, key: str) -> str:
-        return self.display.get(key, key)
-
-    def ordered(self, role: str) -> list[str]:
-        """Members of ``role``: listed users in SOP order, then group members by name."""
-        listed = [u.casefold() for u in self.sop.roles[role].users]
-        rest = sorted(self.members[role] - set(listed))
-        return [u for u in dict.fromkeys(listed + rest) if not is_bot(u)]
+    """ "Latest" orders by ``at``, then by position in the list. An approval with no time
+    sorts first; a check with no time sorts last (DESIGN.md, Trust: a queued re-run with no
+    time yet beats an old success)."""
+    unknown = UNKNOWN_TIME if isinstance(entry, Check) else _EARLIEST
+    return (entry.at or unknown, position)
 
 
 class ApprovalIndex:
@@ -152,7 +106,7 @@ class ApprovalIndex:
             scope = entry.environment if entry.source == "deployment" else entry.step
             if entry.source == "review":
                 scope = None
-            key = (entry.user.casefold(), entry.source, scope)
+            key = (login(entry.user), entry.source, scope)
             rank = order_key(entry, position)
             if key not in latest or rank >= latest[key][0]:
                 latest[key] = (rank, entry)
@@ -229,8 +183,10 @@ def match_rules(eligible: list[tuple[ApprovalRule, set[str]]]) -> list[set[str]]
     return counted
 
 
-def in_window(window: Window, at: datetime) -> bool:
-    local = at.astimezone(ZoneInfo(window.timezone))
+def in_window(window: Window, at: datetime, timezone: str | None = None) -> bool:
+    """Whether ``at`` is inside ``window``; ``timezone`` replaces ``window.timezone`` (for
+    ``timezone: region``, the instance's zone)."""
+    local = at.astimezone(ZoneInfo(timezone or window.timezone))
     start, end = _minutes(window.start), _minutes(window.end) if window.end else 24 * 60
     now = local.hour * 60 + local.minute
     today = DAYS[local.weekday()]
@@ -241,8 +197,8 @@ def in_window(window: Window, at: datetime) -> bool:
     return (today in window.days and now >= start) or (yesterday in window.days and now < end)
 
 
-def next_opening(window: Window, at: datetime) -> datetime | None:
-    tz = ZoneInfo(window.timezone)
+def next_opening(window: Window, at: datetime, timezone: str | None = None) -> datetime | None:
+    tz = ZoneInfo(timezone or window.timezone)
     local = at.astimezone(tz)
     start = _minutes(window.start)
     for days in range(8):
@@ -255,14 +211,33 @@ def next_opening(window: Window, at: datetime) -> datetime | None:
     return None
 
 
-def describe_window(window: Window) -> str:
+def describe_window(window: Window, timezone: str | None = None) -> str:
     days = "every day" if set(window.days) == set(DAYS) else ", ".join(window.days)
     end = window.end or "24:00"
-    return f"{days} {window.start}-{end} {window.timezone}"
+    return f"{days} {window.start}-{end} {timezone or window.timezone}"
 
 
-def active_freeze(freezes: Iterable[Freeze], at: datetime) -> Freeze | None:
+def freeze_applies(freeze: Freeze, environment: str | None, region: str | None) -> bool:
+    """Freeze scope: ``environments`` limits it to steps with a listed environment,
+    ``regions`` to region instances of a listed region; with neither, every step that has
+    an environment."""
+    if freeze.environments and environment not in freeze.environments:
+        return False
+    if freeze.regions:
+        return region in freeze.regions
+    return environment is not None
+
+
+def active_freeze(
+    freezes: Iterable[Freeze],
+    at: datetime,
+    environment: str | None = None,
+    region: str | None = None,
+) -> Freeze | None:
+    """The first freeze in force at ``at`` whose scope covers the step."""
     for freeze in freezes:
+        if not freeze_applies(freeze, environment, region):
+            continue
         day: date = at.astimezone(ZoneInfo(freeze.timezone)).date()
         if freeze.from_ <= day <= freeze.to:
             return freeze
