@@ -1,0 +1,378 @@
+"""Tests that catch wrong opens (issue 8): each case is a way a mutated evaluator opened a
+gate that must stay shut while the outcome-only tests stayed green."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.helpers import check, facts, review, run, signoff, sop
+
+# -- a step's done time: from approvals, from checks, from several needs --------------------
+
+DONE_TIME = sop("""
+    sopgate: 1
+    name: t
+    roles:
+      sec: {users: [sec-bob]}
+      release: {users: [rita]}
+      ds: {users: [alice]}
+    steps:
+      - id: by-approval
+        owner: sec
+        needs: []
+        approvals: [{role: sec, source: signoff}]
+      - id: by-check
+        owner: ds
+        needs: []
+        checks: [eval]
+      - id: relay
+        owner: ds
+        needs: [by-check]
+      - id: go-approval
+        type: decision
+        owner: release
+        needs: [by-approval]
+        approvals: [{role: release, source: signoff}]
+      - id: go-check
+        type: decision
+        owner: release
+        needs: [by-check]
+        approvals: [{role: release, source: signoff}]
+      - id: go-both
+        type: decision
+        owner: release
+        needs: [by-approval, by-check]
+        approvals: [{role: release, source: signoff}]
+      - id: go-relay
+        type: decision
+        owner: release
+        needs: [relay]
+        approvals: [{role: release, source: signoff}]
+""")
+
+
+def at(hour: int, minute: int = 0) -> str:
+    return f"2026-11-26T{hour:02d}:{minute:02d}:00Z"
+
+
+@pytest.mark.parametrize(
+    ("case", "step", "approval_at", "check_at", "signed_at", "decision"),
+    [
+        ("after the approval that made it done", "go-approval", at(8), at(7), at(8, 30), "open"),
+        ("before the approval that made it done", "go-approval", at(8), at(7), at(7, 30), "closed"),
+        ("after the check that made it done", "go-check", at(7), at(8), at(8, 30), "open"),
+        ("before the check that made it done", "go-check", at(7), at(8), at(7, 30), "closed"),
+        ("two needs: after both", "go-both", at(8), at(9), at(9, 30), "open"),
+        (
+            "two needs: between them (the later is last)",
+            "go-both",
+            at(8),
+            at(9),
+            at(8, 30),
+            "closed",
+        ),
+        (
+            "two needs: between them (the later is first)",
+            "go-both",
+            at(9),
+            at(8),
+            at(8, 30),
+            "closed",
+        ),
+        (
+            "a step with no entries takes its needs' time",
+            "go-relay",
+            at(7),
+            at(9),
+            at(8, 30),
+            "closed",
+        ),
+        ("... and a sign-off after it counts", "go-relay", at(7), at(9), at(9, 30), "open"),
+    ],
+)
+def test_done_time(
+    case: str, step: str, approval_at: str, check_at: str, signed_at: str, decision: str
+) -> None:
+    snapshot = facts(
+        approvals=[
+            signoff("sec-bob", "by-approval", approval_at),
+            signoff("rita", step, signed_at),
+        ],
+        checks=[check("eval", at=check_at)],
+    )
+    assert run(DONE_TIME, snapshot, step).decision == decision, case
+
+
+def test_done_time_is_the_latest_entry() -> None:
+    evaluation = run(
+        DONE_TIME,
+        facts(
+            approvals=[signoff("sec-bob", "by-approval", at(8))], checks=[check("eval", at=at(9))]
+        ),
+    )
+    assert str(evaluation.by_key["by-approval"].done_at) == "2026-11-26 08:00:00+00:00"
+    assert str(evaluation.by_key["by-check"].done_at) == "2026-11-26 09:00:00+00:00"
+    assert str(evaluation.by_key["relay"].done_at) == "2026-11-26 09:00:00+00:00"
+    assert evaluation.by_key["go-both"].done_at is None  # not done
+
+
+# -- two jobs patterns ----------------------------------------------------------------------
+
+TWO_JOBS = sop("""
+    sopgate: 1
+    name: t
+    roles: {sre: {users: [bob]}}
+    steps:
+      - id: deploy
+        owner: sre
+        needs: []
+        jobs: [deploy-api, "deploy-web-*"]
+      - id: after
+        owner: sre
+""")
+
+
+@pytest.mark.parametrize(
+    ("case", "jobs", "state"),
+    [
+        ("both ran and succeeded", [check("deploy-api"), check("deploy-web-1")], "done"),
+        ("one ran, the other did not", [check("deploy-api")], "ready"),
+        ("the other ran, the one did not", [check("deploy-web-1")], "ready"),
+        (
+            "one succeeded, one pending",
+            [check("deploy-api"), check("deploy-web-1", "pending")],
+            "ready",
+        ),
+        (
+            "one pending, one succeeded",
+            [check("deploy-api", "pending"), check("deploy-web-1")],
+            "ready",
+        ),
+        (
+            "a glob's second match pending",
+            [check("deploy-api"), check("deploy-web-1"), check("deploy-web-2", "pending")],
+            "ready",
+        ),
+        ("one skipped", [check("deploy-api"), check("deploy-web-1", "skipped")], "ready"),
+        ("one failed", [check("deploy-api"), check("deploy-web-1", "failure")], "failed"),
+    ],
+)
+def test_two_job_patterns(case: str, jobs: list[dict[str, Any]], state: str) -> None:
+    evaluation = run(TWO_JOBS, facts(checks=jobs))
+    assert evaluation.by_key["deploy"].state == state, case
+    assert (evaluation.by_key["after"].state == "done") is (state == "done"), case
+
+
+# -- windows --------------------------------------------------------------------------------
+
+WINDOWS = sop("""
+    sopgate: 1
+    name: t
+    roles: {sre: {users: [bob]}}
+    steps:
+      - id: half-past
+        owner: sre
+        needs: []
+        window: {start: "09:30", end: "17:30"}
+      - id: sunday-night
+        owner: sre
+        needs: []
+        window: {days: [sun], start: "22:00", end: "02:00"}
+      - id: monday-night
+        owner: sre
+        needs: []
+        window: {days: [mon], start: "22:30", end: "01:30"}
+      - id: after-window
+        owner: sre
+        needs: [monday-night]
+""")
+
+
+@pytest.mark.parametrize(
+    ("now", "step", "decision"),
+    [
+        ("2026-11-26T09:29:59Z", "half-past", "closed"),
+        ("2026-11-26T09:30:00Z", "half-past", "open"),
+        ("2026-11-26T17:29:59Z", "half-past", "open"),
+        ("2026-11-26T17:30:00Z", "half-past", "closed"),
+        ("2026-11-30T01:00:00Z", "sunday-night", "open"),  # Monday 01:00 belongs to Sunday
+        ("2026-11-30T02:00:00Z", "sunday-night", "closed"),
+        ("2026-11-29T21:59:00Z", "sunday-night", "closed"),
+        ("2026-11-29T22:00:00Z", "sunday-night", "open"),
+        ("2026-11-30T01:00:00Z", "monday-night", "closed"),  # Monday after midnight is Sunday's
+        ("2026-11-30T22:29:00Z", "monday-night", "closed"),
+        ("2026-11-30T22:30:00Z", "monday-night", "open"),
+        ("2026-12-01T01:29:00Z", "monday-night", "open"),  # Tuesday 01:29 is Monday's
+        ("2026-12-01T01:30:00Z", "monday-night", "closed"),
+    ],
+)
+def test_windows(now: str, step: str, decision: str) -> None:
+    assert run(WINDOWS, facts(observed_at=now), step).decision == decision
+
+
+def test_a_half_past_window_says_when_it_opens() -> None:
+    result = run(WINDOWS, facts(observed_at="2026-11-26T09:00:00Z"), "half-past").by_key[
+        "half-past"
+    ]
+    assert result.reasons == (
+        "outside its change window (every day 09:30-17:30 UTC); "
+        "opens next Thu 2026-11-26 09:30 UTC",
+    )
+
+
+def test_a_step_without_jobs_outside_its_window_blocks_what_needs_it() -> None:
+    evaluation = run(WINDOWS, facts(observed_at="2026-11-30T01:00:00Z"), "after-window")
+    assert evaluation.by_key["monday-night"].state == "waiting"
+    assert evaluation.by_key["after-window"].state == "blocked"
+    assert evaluation.by_key["after-window"].reasons == (
+        "waits for monday-night (waiting; owner sre)",
+    )
+    assert evaluation.decision == "closed"
+
+
+# -- globs with a wildcard in the middle, and ? ---------------------------------------------
+
+GLOBS = sop("""
+    sopgate: 1
+    name: t
+    roles: {sre: {users: [bob]}}
+    steps:
+      - id: smoke
+        owner: sre
+        checks: ["smoke-*-eu", "canary-?"]
+""")
+
+
+@pytest.mark.parametrize(
+    ("case", "checks", "state"),
+    [
+        ("both match", [check("smoke-api-eu"), check("canary-1")], "done"),
+        (
+            "the middle wildcard does not match another suffix",
+            [check("smoke-api-us"), check("canary-1")],
+            "waiting",
+        ),
+        ("the suffix must end the name", [check("smoke-api-eu-2"), check("canary-1")], "waiting"),
+        ("? is exactly one character", [check("smoke-api-eu"), check("canary-12")], "waiting"),
+        ("? is not zero characters", [check("smoke-api-eu"), check("canary-")], "waiting"),
+        (
+            "a failing non-match is ignored",
+            [check("smoke-api-eu"), check("smoke-api-us", "failure"), check("canary-1")],
+            "done",
+        ),
+    ],
+)
+def test_globs(case: str, checks: list[dict[str, Any]], state: str) -> None:
+    assert run(GLOBS, facts(checks=checks), "smoke").by_key["smoke"].state == state, case
+
+
+def test_a_glob_reason_names_the_pattern() -> None:
+    result = run(GLOBS, facts(checks=[check("smoke-api-us"), check("canary-1")]), "smoke")
+    assert result.by_key["smoke"].reasons == ("check smoke-*-eu has not reported (owner sre)",)
+
+
+# -- the SOP-edit requirement ----------------------------------------------------------------
+
+OWNED = sop("""
+    sopgate: 1
+    name: t
+    owners: [platform]
+    roles:
+      platform: {users: [pat]}
+      sre: {users: [bob]}
+    steps:
+      - id: deploy
+        owner: sre
+        needs: []
+""")
+
+
+@pytest.mark.parametrize(
+    ("case", "approvals", "decision"),
+    [
+        ("an owner approved", [review("pat")], "open"),
+        ("an owner requested changes", [review("pat", "rejected")], "closed"),
+        ("an owner's approval was dismissed", [review("pat", "dismissed")], "closed"),
+        (
+            "an owner approved, then requested changes",
+            [review("pat", at="2026-11-26T08:00:00Z"), review("pat", "rejected")],
+            "closed",
+        ),
+        (
+            "an owner signed off, which is no review",
+            [signoff("pat", "deploy", "2026-11-26T09:00:00Z")],
+            "closed",
+        ),
+    ],
+)
+def test_the_sop_edit_needs_an_owner_approval(
+    case: str, approvals: list[dict[str, Any]], decision: str
+) -> None:
+    evaluation = run(OWNED, facts(sop_changed=True, approvals=approvals), "deploy")
+    assert evaluation.decision == decision, case
+    if decision == "closed":
+        assert evaluation.by_key["deploy"].reasons == (
+            "this change edits the SOP: needs 1 approval from platform (pat); has 0",
+        )
+
+
+# -- separate_from a fanned-out step that is only partly evaluated ---------------------------
+
+PARTLY = sop("""
+    sopgate: 1
+    name: t
+    scope: {system: s, regions: [eu, us]}
+    roles:
+      sre: {users: [sam, sue, bob]}
+    steps:
+      - id: verify
+        owner: sre
+        for_each: region
+        needs: [production]
+        approvals: [{role: sre, source: signoff, after: any}]
+        separate_from: [production]
+      - id: production
+        owner: sre
+        needs: []
+        for_each: region
+        approvals: [{role: sre, source: signoff}]
+""")
+
+
+def test_plan_order_interleaves_the_instances() -> None:
+    # verify[eu] is judged after production[eu] and before production[us]
+    assert [r.key for r in run(PARTLY, facts()).steps] == [
+        "production[eu]",
+        "verify[eu]",
+        "production[us]",
+        "verify[us]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "production", "verifier", "decision"),
+    [
+        ("approved an instance already judged", [("sam", "production[eu]")], "sam", "closed"),
+        (
+            "approved an instance judged later",
+            [("sue", "production"), ("sam", "production[us]")],
+            "sam",
+            "closed",
+        ),
+        ("approved no instance", [("sue", "production")], "sam", "open"),
+    ],
+)
+def test_separate_from_a_partly_evaluated_fanned_out_step(
+    case: str, production: list[tuple[str, str]], verifier: str, decision: str
+) -> None:
+    approvals = [signoff(user, step, "2026-11-26T08:00:00Z") for user, step in production]
+    approvals.append(signoff(verifier, "verify[eu]", "2026-11-26T09:00:00Z"))
+    evaluation = run(PARTLY, facts(approvals=approvals), "verify[eu]")
+    assert evaluation.by_key["production[eu]"].state == "done", case
+    assert evaluation.decision == decision, case
+    if decision == "closed":
+        assert evaluation.by_key["verify[eu]"].reasons[-1] == (
+            "sam approved a step this one must be separate from (separate_from)"
+        )
