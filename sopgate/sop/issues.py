@@ -38,6 +38,12 @@ _EXPECTED = {
 }
 
 
+#: Why a closed set is closed, where a user may expect more in it (by the loc's key names).
+_WHY: dict[tuple[str, ...], str] = {
+    ("emergency", "bypass"): " (an emergency never skips needs, a failed step or a rejection)",
+}
+
+
 def describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -96,7 +102,8 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         allowed = expected.replace("'", "").replace(" or ", ", ")
-        return doc.error(loc, f"{name}: {describe(value)} is not allowed; allowed: {allowed}")
+        why = _WHY.get(tuple(p for p in loc if isinstance(p, str)), "")
+        return doc.error(loc, f"{name}: {describe(value)} is not allowed; allowed: {allowed}{why}")
     if kind == "string_pattern_mismatch":
         pattern = str(err.get("ctx", {}).get("pattern", ""))
         return doc.error(loc, f"{name}: {describe(value)} {_pattern_help(loc, pattern)}")
@@ -133,6 +140,8 @@ def _pattern_help(loc: Path, pattern: str) -> str:
         )
     if key in ("start", "end"):
         return "is not a time of day as HH:MM (00:00-23:59)"
+    if key == "max_age":
+        return "is not a duration such as 24h or 7d (a number and a unit: w, d, h, m or s)"
     if "{40}" in pattern:
         return "is not a full 40-character hex commit id"
     return "has the wrong format"
