@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -217,26 +217,12 @@ def describe_window(window: Window, timezone: str | None = None) -> str:
     return f"{days} {window.start}-{end} {timezone or window.timezone}"
 
 
-def freeze_applies(freeze: Freeze, environment: str | None, region: str | None) -> bool:
-    """Freeze scope: ``environments`` limits it to steps with a listed environment,
-    ``regions`` to region instances of a listed region; with neither, every step that has
-    an environment."""
-    if freeze.environments and environment not in freeze.environments:
-        return False
-    if freeze.regions:
-        return region in freeze.regions
-    return environment is not None
-
-
 def active_freeze(
-    freezes: Iterable[Freeze],
-    at: datetime,
-    environment: str | None = None,
-    region: str | None = None,
+    freezes: Iterable[Freeze], at: datetime, applies: Callable[[Freeze], bool] = lambda _: True
 ) -> Freeze | None:
-    """The first freeze in force at ``at`` whose scope covers the step."""
+    """The first freeze in force at ``at`` that ``applies`` to the step (its scope)."""
     for freeze in freezes:
-        if not freeze_applies(freeze, environment, region):
+        if not applies(freeze):
             continue
         day: date = at.astimezone(ZoneInfo(freeze.timezone)).date()
         if freeze.from_ <= day <= freeze.to:

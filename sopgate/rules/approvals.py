@@ -68,7 +68,7 @@ class ApprovalRules:
         given: dict[str, datetime] = {}
         notes: list[list[str]] = []
         for rule in step.approvals:
-            role = node.expand(rule.role)
+            role = node.role(rule)
             scopes = gates.rule_scopes(rule.source, step.id, node.key, step.environment)
             people: set[str] = set()
             why_not: list[str] = []
@@ -107,7 +107,7 @@ class ApprovalRules:
         for node in nodes:
             step = node.step
             for rule in step.approvals:
-                role = node.expand(rule.role)
+                role = node.role(rule)
                 scopes = gates.rule_scopes(rule.source, step.id, node.key, step.environment)
                 for entry in self.index.entries(rule.source, scopes):
                     if entry.state == "approved" and self.people.holds(entry.user, role):
@@ -201,7 +201,7 @@ class ApprovalRules:
         separated: set[str],
         has: int,
     ) -> list[str]:
-        role = node.expand(rule.role)
+        role = node.role(rule)
         if role not in self.sop.roles:
             return [f"role {role} is not defined in roles, so nobody can approve {node.key}"]
         skip = unavailable | separated
@@ -231,7 +231,7 @@ class ApprovalRules:
         """A rejection by a holder of any role the node's rules name rejects the node,
         whatever the rules' sources: a changes-requested review or ``/sop reject``."""
         step = node.step
-        roles = list(dict.fromkeys(node.expand(rule.role) for rule in step.approvals))
+        roles = list(dict.fromkeys(node.role(rule) for rule in step.approvals))
         entries = [
             *self.index.entries("review", [None]),
             *self.index.entries("signoff", [step.id, node.key]),

@@ -1,8 +1,8 @@
 """When a node may run: its change window and the freezes that cover it.
 
 One entry point, :func:`timing`, judged at ``observed_at``. ``window.timezone: region`` uses
-the instance's region time zone; a zone nobody can tell keeps the gate closed. Freezes are
-scoped by ``environments`` and ``regions`` (:func:`sopgate.gates.freeze_applies`).
+the instance's region time zone (:meth:`Node.timezone`); a zone nobody can tell keeps the gate
+closed. Freezes are scoped by ``environments`` and ``regions`` (:meth:`Node.frozen_by`).
 """
 
 from __future__ import annotations
@@ -22,21 +22,12 @@ class TimingFinding:
     freeze: tuple[str, ...]  # a freeze applies
 
 
-def window_zone(sop: Sop, node: Node) -> str | None:
-    """The IANA zone of a node's window; None when ``timezone: region`` has no zone."""
-    window = node.step.window
-    if window is None or window.timezone != "region":
-        return window.timezone if window else None
-    region = sop.region_objects.get(node.region) if node.region else None
-    return region.timezone if region else None
-
-
 def timing(sop: Sop, node: Node, now: datetime) -> TimingFinding:
     step = node.step
     window: list[str] = []
     if step.window:
-        zone = window_zone(sop, node)
-        if zone is None:
+        zone = node.timezone(step.window)
+        if zone == "region":
             where = f"region {node.region}" if node.region else "a step that is not per region"
             window.append(
                 f"its change window uses the region's time zone, but {where} has none: "
@@ -52,7 +43,7 @@ def timing(sop: Sop, node: Node, now: datetime) -> TimingFinding:
                     window.append(text)
             except (ZoneInfoNotFoundError, ValueError):
                 window.append(f"its change window's time zone {zone} is unknown")
-    freeze = gates.active_freeze(sop.freezes, now, step.environment, node.region)
+    freeze = gates.active_freeze(sop.freezes, now, node.frozen_by)
     frozen: list[str] = []
     if freeze:
         why = f": {freeze.reason}" if freeze.reason else ""

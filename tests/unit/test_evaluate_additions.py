@@ -18,8 +18,8 @@ from tests.unit.helpers import check, facts, review, run, signoff, sop
 
 
 def model(text: str) -> LoadedSop:
-    """A SOP taken straight from the model, for additions whose validation rules live in
-    sopgate/sop and may land separately: the evaluator must judge them the same way."""
+    """A SOP taken straight from the model, skipping validation: for SOPs that validation
+    rejects, where the evaluator must still fail closed."""
     text = textwrap.dedent(text)
     parsed = Sop.model_validate(yaml.safe_load(text))
     return LoadedSop(
@@ -168,7 +168,7 @@ def test_run_by_on_a_done_step_closes_the_gate_for_a_rerun() -> None:
     )
 
 
-SCOPED = model("""
+SCOPED = sop("""
     sopgate: 1
     name: t
     scope:
@@ -209,7 +209,7 @@ SCOPED = model("""
     [
         ("2026-12-01", {"staging", "production[eu]", "production[us]"}),
         ("2026-12-02", {"production[eu]", "production[us]"}),
-        ("2026-12-03", {"production[eu]", "watch[eu]"}),
+        ("2026-12-03", {"production[eu]"}),  # watch[eu] has no environment
         ("2026-12-04", {"production[eu]"}),
         ("2026-12-05", set()),
     ],
@@ -221,7 +221,8 @@ def test_freeze_scope(day: str, frozen: set[str]) -> None:
         assert evaluation.by_key[key].reasons[0].startswith(f"change freeze from {day} to {day}")
 
 
-REGIONAL = model("""
+REGIONAL = model(  # validation rejects region ap without a zone; the evaluator fails closed
+    """
     sopgate: 1
     name: t
     scope:
@@ -245,7 +246,8 @@ REGIONAL = model("""
         for_each: region
         approvals: [{role: "lead-{region}", source: signoff}]
         window: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00", timezone: region}
-""")
+"""
+)
 
 
 @pytest.mark.parametrize(
@@ -315,7 +317,7 @@ def test_a_rejection_by_another_regions_lead_does_not_reject() -> None:
     assert evaluation.by_key["production[eu]"].state == "done"
 
 
-BREAK_GLASS = model("""
+BREAK_GLASS = sop("""
     sopgate: 1
     name: t
     scope: {system: s, environments: [production], regions: [eu, us]}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sopgate.render.json import json_data
 from tests.unit.helpers import OLD, check, facts, review, run, signoff, sop
 
 VETO = sop("""
@@ -356,3 +357,21 @@ def test_old_review_and_fresh_review_reason_unchanged() -> None:
             approvals: [{role: release, fresh: false}]
     """)
     assert run(loaded, snapshot, "s").decision == "open"
+
+
+def test_json_steps_are_in_plan_order_not_file_order() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: ship
+            owner: sre
+            needs: [build]
+          - id: build
+            owner: sre
+            needs: []
+    """)
+    evaluation = run(loaded, facts())
+    assert [s["id"] for s in json_data(evaluation)["steps"]] == ["build", "ship"]
+    assert [s["line"] for s in json_data(evaluation)["steps"]] == [9, 6]
