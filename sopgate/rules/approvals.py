@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sopgate import gates
 from sopgate.facts import Approval, Facts
-from sopgate.rules.people import UNKNOWN_COMMITS, Contributors, Excluded, People, login
+from sopgate.rules.people import AUTHOR, UNKNOWN_COMMITS, Contributors, Excluded, People, login
 from sopgate.sop.model import ApprovalRule, Sop, parse_duration
 from sopgate.sop.plan import Node
 
@@ -122,8 +122,8 @@ class ApprovalRules:
         user = login(entry.user)
         why = self.excluded.why(entry.user)
         if why and not rule.allow_author:
-            return f"{entry.user} is the {_WHO[why]} and cannot approve it (allow_author: false)"
-        if not rule.allow_contributor and not (rule.allow_author and why == "author"):
+            return f"{entry.user} is {why} and cannot approve it (allow_author: false)"
+        if not rule.allow_contributor and not (rule.allow_author and why == AUTHOR):
             if not self.contributors.known:
                 return UNKNOWN_COMMITS
             if user in self.contributors.people:
@@ -250,9 +250,6 @@ class ApprovalRules:
             text += f"; {entry.user} can lift it {_lift(entry)}"
             found.append(text)
         return list(dict.fromkeys(found))
-
-
-_WHO = {"author": "change's author", "initiator": "run's initiator", "re-runner": "run's re-runner"}
 
 
 def _done(pending: tuple[str, ...]) -> str:

@@ -88,7 +88,7 @@ def _not_counted(
         return f"{entry.user} does not hold {role}"
     why = excluded.why(entry.user)
     if why:
-        return f"{entry.user} is the {why} of this change or run"
+        return f"{entry.user} is {why}"
     if not contributors.known:
         return UNKNOWN_COMMITS
     if login(entry.user) in contributors.people:

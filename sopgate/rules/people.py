@@ -128,6 +128,7 @@ class Contributors:
         )
 
 
+AUTHOR = "the change's author"
 UNKNOWN_COMMITS = (
     "the change's commits are unknown (commits: null), so nobody counts where "
     "contributors are excluded"
@@ -139,15 +140,15 @@ class Excluded:
     """People who never count for their own change: the author, the initiator and who
     re-ran the run (re-running a deployment is starting it)."""
 
-    roles: dict[str, str]  # login -> "author", "initiator" or "re-runner"
+    roles: dict[str, str]  # login -> "the change's author", "the run's initiator", ...
 
     @classmethod
     def of(cls, facts: Facts) -> Excluded:
         found: dict[str, str] = {}
         who = [
-            (facts.change.author if facts.change else None, "author"),
-            (facts.initiator, "initiator"),
-            (facts.rerun_by, "re-runner"),
+            (facts.change.author if facts.change else None, AUTHOR),
+            (facts.initiator, "the run's initiator"),
+            (facts.rerun_by, "the run's re-runner"),
         ]
         for user, what in who:
             if user:

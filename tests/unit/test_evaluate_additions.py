@@ -434,14 +434,14 @@ def test_an_override_for_an_instance_covers_only_it() -> None:
             [emergency("dave", "production")],
             None,
             {"change": {"id": 1, "author": "Dave"}},
-            "dave's emergency override does not count: dave is the author of this change or run",
+            "dave's emergency override does not count: dave is the change's author",
         ),
         (
             "nor can the initiator",
             [emergency("olga", "production")],
             None,
             {"initiator": "olga"},
-            "olga's emergency override does not count: olga is the initiator of this change or run",
+            "olga's emergency override does not count: olga is the run's initiator",
         ),
         (
             "nor a contributor",
