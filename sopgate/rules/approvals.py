@@ -220,7 +220,7 @@ class ApprovalRules:
         elif rule.source == "deployment":
             text += f" (approve the {node.step.environment} deployment)"
         found = [text]
-        for group in self.people.unknown_groups.get(role, ()):
+        for group in self.people.unknown_groups[role]:
             found.append(f"membership of {group} is unknown, so nobody holds {role} through it")
         note = self.contributors.note()
         if note and not rule.allow_contributor:
@@ -264,10 +264,11 @@ def _lift(entry: Approval) -> str:
 
 
 def _age_text(age: timedelta) -> str:
-    hours = int(age.total_seconds() // 3600)
-    if hours < 1:
-        return f"{int(age.total_seconds() // 60)}m"
-    return f"{hours}h" if hours < 72 else f"{hours // 24}d"
+    """Whole minutes under an hour, whole hours under three days, then whole days."""
+    seconds = int(age.total_seconds())
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h" if seconds < 72 * 3600 else f"{seconds // 86400}d"
 
 
 def stamp(at: datetime) -> str:

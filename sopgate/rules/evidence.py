@@ -86,7 +86,7 @@ def _holds(actual: Any, requirement: Requirement) -> bool:
 
 def _shown(value: Any, requirement: Requirement) -> str:
     kind = _kind(value)
-    text = repr(value) if kind == "number" else json.dumps(value)
+    text = json.dumps(value)
     if kind == _kind(requirement.value):
         return text
     return f"{text} (a {kind or 'list or object'}, not a {_kind(requirement.value)})"

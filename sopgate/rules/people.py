@@ -74,7 +74,8 @@ class People:
         return next((role for role in roles if self.holds(user, role)), None)
 
     def name(self, key: str) -> str:
-        return self.display.get(key, key)
+        """How the SOP or the facts spell a role holder's login (``key`` holds a role)."""
+        return self.display[key]
 
     def ordered(self, role: str) -> list[str]:
         """Members of ``role``: listed users in SOP order, then group members by name."""
@@ -85,9 +86,9 @@ class People:
         return [u for u in dict.fromkeys(listed + rest) if not is_bot(u)]
 
     def candidates(self, role: str, skip: set[str]) -> str:
-        """Who could still act for ``role``, for a reason's parenthesis."""
+        """Who could still act for ``role`` (a defined role), for a reason's parenthesis."""
         who = [self.name(u) for u in self.ordered(role) if u not in skip]
-        who += [f"members of {g}" for g in self.unknown_groups.get(role, ())]
+        who += [f"members of {g}" for g in self.unknown_groups[role]]
         return ", ".join(who) if who else "nobody eligible"
 
 

@@ -376,3 +376,316 @@ def test_separate_from_a_partly_evaluated_fanned_out_step(
         assert evaluation.by_key["verify[eu]"].reasons[-1] == (
             "sam approved a step this one must be separate from (separate_from)"
         )
+
+
+# -- found by mutation testing (docs/mutation.md) --------------------------------------------
+
+
+def test_four_eyes_moves_a_person_to_the_rule_only_they_can_fill() -> None:
+    # ann could fill either rule and is tried first for "either"; "only-ann" needs her, so
+    # the matching must move her and give "either" to bob (an augmenting path).
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles:
+          either: {users: [ann, bob]}
+          only-ann: {users: [ann]}
+        steps:
+          - id: go
+            type: decision
+            owner: either
+            approvals:
+              - {role: either, source: signoff}
+              - {role: only-ann, source: signoff}
+    """)
+    approvals = [signoff(u, "go", "2026-11-26T09:00:00Z") for u in ("ann", "bob")]
+    evaluation = run(loaded, facts(approvals=approvals), "go")
+    assert evaluation.decision == "open"
+    assert evaluation.by_key["go"].approvers == ("ann", "bob")
+
+
+DEPLOYING = sop("""
+    sopgate: 1
+    name: t
+    scope: {system: s, environments: [production]}
+    roles:
+      sre: {users: [bob, sue]}
+      release: {users: [rita]}
+    steps:
+      - id: prod
+        owner: sre
+        needs: []
+        environment: production
+        rollback: redeploy
+        approvals: [{role: sre, source: deployment, max_age: 1h}]
+      - id: other
+        owner: release
+        needs: []
+        environment: production
+        rollback: redeploy
+        approvals: [{role: release}]
+""")
+
+
+def deployment(
+    user: str, state: str = "approved", at: str = "2026-11-26T09:30:00Z"
+) -> dict[str, Any]:
+    return {
+        "user": user,
+        "source": "deployment",
+        "state": state,
+        "environment": "production",
+        "at": at,
+    }
+
+
+def test_a_deployment_rejection_rejects_a_deployment_rule_step_only() -> None:
+    evaluation = run(DEPLOYING, facts(approvals=[deployment("bob", "rejected"), review("rita")]))
+    assert evaluation.by_key["prod"].state == "rejected"
+    assert evaluation.by_key["prod"].reasons[0] == (
+        "rejected by bob (sre, deployment); bob can lift it by approving the deployment"
+    )
+    # "other" names no deployment rule: a deployment rejection is not its veto
+    assert evaluation.by_key["other"].state == "done"
+
+
+def test_a_review_rejection_rejects_a_deployment_rule_step() -> None:
+    evaluation = run(DEPLOYING, facts(approvals=[deployment("sue"), review("bob", "rejected")]))
+    assert evaluation.by_key["prod"].state == "rejected"
+
+
+def test_a_non_holders_rejection_does_not_hide_a_holders() -> None:
+    approvals = [
+        review("mallory", "rejected"),
+        review("zed", "rejected"),
+        review("sue", "rejected"),
+    ]
+    evaluation = run(DEPLOYING, facts(approvals=[deployment("bob"), *approvals]))
+    assert evaluation.by_key["prod"].state == "rejected"
+    assert evaluation.by_key["prod"].reasons[0].startswith("rejected by sue (sre, review)")
+
+
+def test_deployment_reasons() -> None:
+    stale = run(DEPLOYING, facts(approvals=[deployment("bob", at="2026-11-26T08:30:00Z")]), "prod")
+    assert stale.by_key["prod"].reasons == (
+        "needs 1 deployment approval from sre (bob, sue); has 0 (approve the production "
+        "deployment)",
+        "bob's deployment approval is 1h old (max 1h): approve the deployment again",
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "age"),
+    [
+        ("2026-11-26T09:15:00Z", "45m"),
+        ("2026-11-26T08:59:00Z", "1h"),
+        ("2026-11-23T11:00:00Z", "71h"),
+        ("2026-11-23T10:00:00Z", "3d"),
+    ],
+)
+def test_age_in_reasons(at: str, age: str) -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre, source: signoff, max_age: 10m}]
+    """)
+    reasons = run(loaded, facts(approvals=[signoff("bob", "s", at)]), "s").by_key["s"].reasons
+    assert reasons[1] == f"bob's sign-off is {age} old (max 10m): sign off again"
+
+
+def test_a_needed_step_done_at_an_unknown_time_is_named() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: build
+            owner: sre
+            checks: [build]
+          - id: go
+            type: decision
+            owner: sre
+            approvals: [{role: sre, source: signoff}]
+    """)
+    snapshot = facts(checks=[check("build", at=None)], approvals=[signoff("bob", "go", at(9))])
+    assert run(loaded, snapshot, "go").by_key["go"].reasons[1] == (
+        "bob signed off at 2026-11-26 09:00:00Z, before the steps it needs were done "
+        "(an unknown time): sign off again"
+    )
+    offset = signoff("bob", "go", "2026-11-26T07:00:00+01:00")
+    snapshot = facts(checks=[check("build", at=at(8))], approvals=[offset])
+    assert run(loaded, snapshot, "go").by_key["go"].reasons[1] == (
+        "bob signed off at 2026-11-26T07:00:00+01:00, before the steps it needs were done "
+        "(2026-11-26 08:00:00Z): sign off again"
+    )
+
+
+def test_an_approval_on_an_unknown_commit_says_so() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre}]
+    """)
+    reasons = run(loaded, facts(approvals=[review("bob", sha=None)]), "s").by_key["s"].reasons
+    assert reasons[1] == (
+        "bob's approval is on an unknown commit, not the deployed 4b825dc642cb: approve again"
+    )
+
+
+def test_nobody_eligible() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre}]
+    """)
+    snapshot = facts(change={"id": 1, "author": "bob"})
+    assert run(loaded, snapshot, "s").by_key["s"].reasons == (
+        "needs 1 approval from sre (nobody eligible); has 0",
+    )
+
+
+def test_two_pending_needs_are_named_together() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: a
+            owner: sre
+            needs: []
+            jobs: [a]
+          - id: b
+            owner: sre
+            needs: []
+            jobs: [b]
+          - id: go
+            type: decision
+            owner: sre
+            needs: [a, b]
+            approvals: [{role: sre, source: signoff}]
+    """)
+    assert run(loaded, facts(), "go").by_key["go"].reasons[-1] == (
+        "needs 1 sign-off from sre (bob); has 0 (sign off after a and b are done)"
+    )
+
+
+def test_two_unmapped_commits_are_both_named() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre}]
+    """)
+    commits = [
+        {"sha": "a" * 40, "author": None, "committer": "web-flow"},
+        {"sha": "b" * 40, "author": "bob", "committer": None},
+    ]
+    reasons = run(loaded, facts(commits=commits), "s").by_key["s"].reasons
+    assert reasons[1] == (
+        "commit aaaaaaaaaaaa, bbbbbbbbbbbb has an author or committer the platform could not "
+        "map to a login, so they are not excluded as contributors"
+    )
+
+
+REGION_SEPARATE = sop("""
+    sopgate: 1
+    name: t
+    scope: {system: s, regions: [eu, us]}
+    roles:
+      sre-eu: {users: [sue]}
+      sre-us: {users: [sam, sue]}
+      verifiers: {users: [sam, vic]}
+    steps:
+      - id: verify
+        owner: verifiers
+        for_each: region
+        needs: [production]
+        approvals: [{role: verifiers, source: signoff, after: any}]
+        separate_from: [production]
+      - id: production
+        owner: sre-eu
+        needs: []
+        for_each: region
+        approvals: [{role: "sre-{region}", source: signoff}]
+""")
+
+
+@pytest.mark.parametrize(
+    ("case", "sam_signed", "decision"),
+    [
+        # sam cannot approve production[eu] but can approve production[us], judged later
+        ("sam signed the step id", "production", "closed"),
+        ("sam signed the later instance", "production[us]", "closed"),
+        ("sam signed only the instance he cannot approve", "production[eu]", "open"),
+    ],
+)
+def test_separate_from_a_later_instance_with_region_roles(
+    case: str, sam_signed: str, decision: str
+) -> None:
+    approvals = [
+        signoff("sue", "production[eu]", at(8)),
+        signoff("sam", sam_signed, at(8)),
+        signoff("sam", "verify[eu]", at(9)),
+    ]
+    evaluation = run(REGION_SEPARATE, facts(approvals=approvals), "verify[eu]")
+    assert evaluation.decision == decision, case
+
+
+def test_separate_from_a_later_deployment_rule() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, environments: [production]}
+        roles:
+          sre: {users: [sam, sue]}
+        steps:
+          - id: go
+            type: decision
+            owner: sre
+            needs: []
+            approvals: [{role: sre, source: signoff}]
+            separate_from: [prod]
+          - id: prod
+            owner: sre
+            environment: production
+            rollback: redeploy
+            approvals: [{role: sre, source: deployment}]
+    """)
+    approvals = [deployment("sam"), signoff("sam", "go", at(9))]
+    assert run(loaded, facts(approvals=approvals), "go").decision == "closed"
+    approvals = [deployment("sue"), signoff("sam", "go", at(9))]
+    assert run(loaded, facts(approvals=approvals), "go").decision == "open"
+
+
+def test_an_undefined_role_has_no_holders() -> None:
+    from tests.unit.test_evaluate_additions import model
+
+    loaded = model("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: ghosts}]
+    """)
+    result = run(loaded, facts(approvals=[review("bob")]), "s").by_key["s"]
+    assert (result.state, result.reasons) == (
+        "waiting",
+        ("role ghosts is not defined in roles, so nobody can approve s",),
+    )

@@ -252,6 +252,12 @@ def test_not_a_requirement(text: str) -> None:
         (0.82, "> 0.82", False),
         (0.82, "<= 0.82", True),
         (0.82, "< 0.82", False),
+        (0.81, "< 0.82", True),
+        (0.83, "> 0.82", True),
+        (0.81, "<= 0.82", True),
+        (0.83, "<= 0.82", False),
+        (0.81, ">= 0.82", False),
+        (0.81, "== 0.82", False),
         (0.82, "== 0.82", True),
         (0.82, "!= 0.82", False),
         (0.81, "!= 0.82", True),
@@ -299,3 +305,13 @@ def test_evidence_globs(pattern: str, files: list[str], state: str) -> None:
             evidence: ["{pattern}"]
     """)
     assert run(loaded, facts(files=files), "validate").by_key["validate"].state == state
+
+
+def test_every_failing_requirement_is_named() -> None:
+    assert check_document("f.json", {"a": 1, "b": 2}, {"a": "about 1", "b": ">= 3"}) == [
+        "f.json: requirement a: 'about 1' is not 'OP VALUE'",
+        "f.json: b is 2; needs >= 3",
+    ]
+    assert check_document("f.json", {"b": 2}, {"a[": ">= 1", "b": ">= 3"})[1] == (
+        "f.json: b is 2; needs >= 3"
+    )
