@@ -89,25 +89,26 @@ class NameIndex:
         return [name for name in candidates if regex.match(name)]
 
 
-def order_key(entry: Approval | Check, position: int) -> tuple[datetime, int]:
-    """ "Latest" orders by ``at``, then by position in the list. An approval with no time
-    sorts first; a check with no time sorts last (DESIGN.md, Trust: a queued re-run with no
-    time yet beats an old success)."""
-    unknown = UNKNOWN_TIME if isinstance(entry, Check) else _EARLIEST
-    return (entry.at or unknown, position)
+def order_key(entry: Approval | Check) -> datetime:
+    """ "Latest" orders by ``at``; on a tie the later entry in the list wins (the indexes
+    compare with ``>=`` in list order). An unknown time is never favourable (DESIGN.md,
+    Trust): a check with no time sorts last (a queued re-run beats an old success), so does a
+    rejection or dismissal with no time; an approval with no time sorts first."""
+    favourable = isinstance(entry, Approval) and entry.state == "approved"
+    return entry.at or (_EARLIEST if favourable else UNKNOWN_TIME)
 
 
 class ApprovalIndex:
     """The latest approval entry per user and (source, step or environment)."""
 
     def __init__(self, approvals: Iterable[Approval]) -> None:
-        latest: dict[tuple[str, str, str | None], tuple[tuple[datetime, int], Approval]] = {}
-        for position, entry in enumerate(approvals):
+        latest: dict[tuple[str, str, str | None], tuple[datetime, Approval]] = {}
+        for entry in approvals:
             scope = entry.environment if entry.source == "deployment" else entry.step
             if entry.source == "review":
                 scope = None
             key = (login(entry.user), entry.source, scope)
-            rank = order_key(entry, position)
+            rank = order_key(entry)
             if key not in latest or rank >= latest[key][0]:
                 latest[key] = (rank, entry)
         self.by_scope: dict[tuple[str, str | None], list[Approval]] = {}
@@ -125,10 +126,10 @@ class CheckIndex:
     """The latest check entry per (name, app), findable by exact name or by glob."""
 
     def __init__(self, checks: Iterable[Check]) -> None:
-        latest: dict[tuple[str, str | None], tuple[tuple[datetime, int], Check]] = {}
-        for position, entry in enumerate(checks):
+        latest: dict[tuple[str, str | None], tuple[datetime, Check]] = {}
+        for entry in checks:
             key = (entry.name, entry.app)
-            rank = order_key(entry, position)
+            rank = order_key(entry)
             if key not in latest or rank >= latest[key][0]:
                 latest[key] = (rank, entry)
         self.by_name: dict[str, list[Check]] = {}
@@ -187,10 +188,13 @@ def in_window(window: Window, at: datetime, timezone: str | None = None) -> bool
     """Whether ``at`` is inside ``window``; ``timezone`` replaces ``window.timezone`` (for
     ``timezone: region``, the instance's zone)."""
     local = at.astimezone(ZoneInfo(timezone or window.timezone))
-    start, end = _minutes(window.start), _minutes(window.end) if window.end else 24 * 60
+    start = _minutes(window.start)
     now = local.hour * 60 + local.minute
     today = DAYS[local.weekday()]
-    if start < end:
+    if window.end is None:  # until the end of the day
+        return today in window.days and start <= now
+    end = _minutes(window.end)
+    if start <= end:  # start == end is an empty window, never "the whole day"
         return today in window.days and start <= now < end
     # Crosses midnight: the part after midnight belongs to the day the window opened.
     yesterday = DAYS[(local.weekday() - 1) % 7]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.unit.helpers import check, facts, review, run, signoff, sop
+from tests.unit.test_evaluate_additions import model
 
 # -- a step's done time: from approvals, from checks, from several needs --------------------
 
@@ -673,8 +674,6 @@ def test_separate_from_a_later_deployment_rule() -> None:
 
 
 def test_an_undefined_role_has_no_holders() -> None:
-    from tests.unit.test_evaluate_additions import model
-
     loaded = model("""
         sopgate: 1
         name: t
@@ -689,3 +688,208 @@ def test_an_undefined_role_has_no_holders() -> None:
         "waiting",
         ("role ghosts is not defined in roles, so nobody can approve s",),
     )
+
+
+@pytest.mark.parametrize(
+    ("case", "entries", "state"),
+    [
+        (
+            "an approval with no time is the earliest",
+            [review("bob", at=None), review("bob", "rejected")],
+            "rejected",
+        ),
+        (
+            "a rejection with no time is the latest",
+            [review("bob", "rejected", at=None), review("bob")],
+            "rejected",
+        ),
+        (
+            "a dismissal with no time is the latest",
+            [review("bob", "dismissed", at=None), review("bob")],
+            "waiting",
+        ),
+        ("same time: the later entry wins", [review("bob", "rejected"), review("bob")], "done"),
+        (
+            "same time: the later entry wins (reversed)",
+            [review("bob"), review("bob", "rejected")],
+            "rejected",
+        ),
+        (
+            "a review naming a step is still a review",
+            [review("bob"), review("bob", "rejected") | {"step": "s"}],
+            "rejected",
+        ),
+    ],
+)
+def test_latest_approval_with_unknown_times(
+    case: str, entries: list[dict[str, Any]], state: str
+) -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre}]
+    """)
+    assert run(loaded, facts(approvals=entries), "s").by_key["s"].state == state, case
+
+
+@pytest.mark.parametrize(
+    ("case", "entries", "state"),
+    [
+        ("same time: the later entry wins", [check("scan", "failure"), check("scan")], "done"),
+        ("same time, reversed", [check("scan"), check("scan", "failure")], "failed"),
+    ],
+)
+def test_latest_check_on_a_tie(case: str, entries: list[dict[str, Any]], state: str) -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            checks: [scan]
+    """)
+    assert run(loaded, facts(checks=entries), "s").by_key["s"].state == state, case
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "state"),
+    [
+        ("canary-?-?", "canary-1-2", "done"),
+        ("*-smoke", "api-smoke", "done"),
+        ("?pi-smoke", "api-smoke", "done"),
+        ("*-smoke", "api-smoke-2", "waiting"),
+    ],
+)
+def test_globs_starting_with_or_holding_several_wildcards(
+    pattern: str, name: str, state: str
+) -> None:
+    loaded = sop(f"""
+        sopgate: 1
+        name: t
+        roles: {{sre: {{users: [bob]}}}}
+        steps:
+          - id: s
+            owner: sre
+            checks: ["{pattern}"]
+    """)
+    assert run(loaded, facts(checks=[check(name)]), "s").by_key["s"].state == state
+
+
+def test_an_evidence_folder_star_stays_in_the_folder() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            evidence: ["reports/*"]
+    """)
+    result = run(loaded, facts(files=["reports/sub/a.json"]), "s").by_key["s"]
+    assert (result.state, result.reasons) == (
+        "waiting",
+        ("needs evidence reports/* at the commit (owner sre)",),
+    )
+    assert run(loaded, facts(files=["reports/a.json"]), "s").by_key["s"].state == "done"
+
+
+OPEN_ENDED = model(  # validation rejects an empty window; the evaluator keeps it shut
+    """
+    sopgate: 1
+    name: t
+    roles: {sre: {users: [bob]}}
+    steps:
+      - id: evening
+        owner: sre
+        needs: []
+        window: {days: [thu], start: "18:00"}
+      - id: empty
+        owner: sre
+        needs: []
+        window: {start: "09:00", end: "09:00"}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "step", "decision"),
+    [
+        ("2026-11-26T17:59:00Z", "evening", "closed"),
+        ("2026-11-26T18:00:00Z", "evening", "open"),
+        ("2026-11-26T23:59:59Z", "evening", "open"),  # until the end of Thursday
+        ("2026-11-27T00:00:00Z", "evening", "closed"),
+        ("2026-11-26T09:00:00Z", "empty", "closed"),  # start == end is empty, not a whole day
+        ("2026-11-26T12:00:00Z", "empty", "closed"),
+    ],
+)
+def test_windows_without_an_end_and_empty_windows(now: str, step: str, decision: str) -> None:
+    assert run(OPEN_ENDED, facts(observed_at=now), step).decision == decision
+
+
+def test_a_window_without_an_end_is_described() -> None:
+    result = run(OPEN_ENDED, facts(observed_at="2026-11-26T10:00:00Z"), "evening")
+    assert result.by_key["evening"].reasons == (
+        "outside its change window (thu 18:00-24:00 UTC); opens next Thu 2026-11-26 18:00 UTC",
+    )
+
+
+def test_next_opening_counts_days_in_the_window_time_zone() -> None:
+    # Sunday 21:00 UTC is Monday 10:00 in Auckland, after Monday's opening: next Monday.
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            window: {days: [mon], start: "09:00", end: "09:30", timezone: Pacific/Auckland}
+    """)
+    result = run(loaded, facts(observed_at="2026-11-29T21:00:00Z"), "s").by_key["s"]
+    assert result.reasons == (
+        "outside its change window (mon 09:00-09:30 Pacific/Auckland); "
+        "opens next Mon 2026-12-07 09:00 Pacific/Auckland",
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "decision"),
+    [
+        ("2027-02-02T03:00:00Z", "closed"),  # still 1 February in New York
+        ("2027-02-02T06:00:00Z", "open"),
+        ("2027-02-01T04:00:00Z", "open"),  # still 31 January in New York
+    ],
+)
+def test_a_freeze_is_judged_in_its_time_zone(now: str, decision: str) -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, environments: [production]}
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            environment: production
+            rollback: redeploy
+        freezes:
+          - {from: 2027-02-01, to: 2027-02-01, timezone: America/New_York}
+    """)
+    assert run(loaded, facts(observed_at=now), "s").decision == decision
+
+
+def test_a_deployment_approval_without_an_environment_counts_nowhere() -> None:
+    loaded = model("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre, source: deployment}]
+    """)
+    approval = {"user": "bob", "source": "deployment", "state": "approved", "at": at(9)}
+    assert run(loaded, facts(approvals=[approval]), "s").decision == "closed"
