@@ -156,7 +156,7 @@ class _Judge:
         # timing, who starts it, break-glass
         when = timing(self.sop, node, self.facts.observed_at)
         starting = who_may_start(node, self.facts, self.people)
-        job_failed, jobs_state, job_times = self._jobs(node)
+        job_failed, jobs_done, job_times = self._jobs(node)
         override = emergency.override(
             self.sop, node, self.approvals.index, self.people, self.excluded, self.contributors
         )
@@ -183,9 +183,9 @@ class _Judge:
             state = "failed"
         elif blocked:
             state = "blocked"
-        elif waiting or (closing and jobs_state != "success"):
+        elif waiting or (closing and not jobs_done):
             state = "waiting"
-        elif step.jobs and jobs_state != "success":
+        elif step.jobs and not jobs_done:
             state = "ready"
         else:
             state = "done"
@@ -249,7 +249,7 @@ class _Judge:
         found: set[str] = set()
         for other in node.step.separate_from:
             later: list[Node] = []
-            for key in self.plan.instances.get(other, ()):
+            for key in self.plan.instances[other]:
                 result = self.results.get(key)
                 if result is None:
                     later.append(self.plan.by_key[key])
@@ -288,23 +288,21 @@ class _Judge:
                 times.extend(e.at or gates.UNKNOWN_TIME for e in entries)
         return waiting, failed, times
 
-    def _jobs(self, node: Node) -> tuple[list[str], str, list[datetime]]:
-        """Failed jobs, the jobs' state (``success`` when every pattern matched a job and all
-        latest runs succeeded), and their times when they succeeded."""
+    def _jobs(self, node: Node) -> tuple[list[str], bool, list[datetime]]:
+        """Failed jobs, whether the jobs succeeded (every pattern matched a job and every
+        latest run of them succeeded), and their times when they did."""
         step = node.step
-        if not step.jobs:
-            return [], "none", []
-        if self.facts.checks is None:
-            return [], "unknown", []
+        if not step.jobs or self.facts.checks is None:
+            return [], False, []
         found: list[Check] = []
-        missing = False
+        every_pattern = True
         for pattern in step.jobs:
             entries = self.checks.matching(node.expand(pattern), self.facts.ci_app)
-            missing = missing or not entries
+            every_pattern = every_pattern and bool(entries)
             found.extend(entries)
         bad = [e.name for e in found if e.state == "failure"]
         if bad:
-            return [f"job {', '.join(bad)} failed (owner {step.owner})"], "failure", []
-        if missing or any(e.state != "success" for e in found):
-            return [], "pending", []
-        return [], "success", [e.at or gates.UNKNOWN_TIME for e in found]
+            return [f"job {', '.join(bad)} failed (owner {step.owner})"], False, []
+        if not every_pattern or any(e.state != "success" for e in found):
+            return [], False, []
+        return [], True, [e.at or gates.UNKNOWN_TIME for e in found]

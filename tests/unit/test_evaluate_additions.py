@@ -590,3 +590,40 @@ def test_a_decision_step_overridden_is_done_and_unblocks_the_next() -> None:
     )
     assert evaluation.decision == "open"
     assert not evaluation.emergency  # ship's own gate needed no override
+
+
+def test_an_override_outside_the_window_only_is_an_emergency_open() -> None:
+    # Friday, no freeze that day: only the window (and the approval) keep production shut.
+    evaluation = glass([emergency("olga", "production")], observed_at="2026-11-27T10:00:00Z")
+    assert evaluation.decision == "open"
+    assert evaluation.emergency
+    only_window = glass(
+        [emergency("olga", "production"), signoff("rita", "production", "2026-11-27T09:00:00Z")],
+        observed_at="2026-11-27T10:00:00Z",
+    )
+    assert only_window.decision == "open"
+    assert only_window.emergency
+
+
+def test_an_override_may_bypass_checks_when_the_sop_says_so() -> None:
+    loaded = model(
+        BREAK_GLASS.text.replace("bypass: [window, freeze, approvals]", "bypass: [checks]")
+    )
+    snapshot = facts(
+        observed_at="2026-11-30T09:30:00Z",
+        approvals=[
+            emergency("olga", "production"),
+            signoff("rita", "production", "2026-11-30T09:00:00Z"),
+        ],
+        checks=[STAGED],
+    )
+    evaluation = run(loaded, snapshot, "production[eu]")
+    assert evaluation.decision == "open"
+    assert evaluation.emergency
+    # the window is not in this bypass list
+    friday = facts(
+        observed_at="2026-11-27T10:00:00Z",
+        approvals=[emergency("olga", "production")],
+        checks=[STAGED, SMOKE],
+    )
+    assert run(loaded, friday, "production[eu]").decision == "closed"

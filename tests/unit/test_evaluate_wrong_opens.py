@@ -893,3 +893,139 @@ def test_a_deployment_approval_without_an_environment_counts_nowhere() -> None:
     """)
     approval = {"user": "bob", "source": "deployment", "state": "approved", "at": at(9)}
     assert run(loaded, facts(approvals=[approval]), "s").decision == "closed"
+
+
+def test_the_ready_reason_names_every_job() -> None:
+    result = run(TWO_JOBS, facts(), "deploy").by_key["deploy"]
+    assert result.reasons == ("gate open: run deploy-api, deploy-web-* (owner sre)",)
+
+
+def test_a_failed_job_with_an_open_gate_may_be_retried() -> None:
+    evaluation = run(TWO_JOBS, facts(checks=[check("deploy-api", "failure")]), "deploy")
+    assert evaluation.decision == "open"
+    assert evaluation.by_key["deploy"].reasons == (
+        "job deploy-api failed (owner sre)",
+        "gate open: the job may be retried (owner sre)",
+    )
+
+
+def test_a_region_instance_result() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, regions: [eu]}
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: go
+            type: decision
+            owner: sre
+            approvals: [{role: sre}]
+          - id: production
+            name: Production rollout
+            owner: sre
+            for_each: region
+    """)
+    results = run(loaded, facts(approvals=[review("bob")])).by_key
+    assert (results["go"].step_id, results["go"].type, results["go"].region) == (
+        "go",
+        "decision",
+        None,
+    )
+    assert (results["go"].name, results["go"].line) == ("go", 7)
+    instance = results["production[eu]"]
+    assert (instance.step_id, instance.type, instance.region, instance.line) == (
+        "production",
+        "task",
+        "eu",
+        11,
+    )
+    assert instance.name == "Production rollout (eu)"
+    assert results["go"].approvers == ("bob",)
+
+
+CHECK_REASONS = sop("""
+    sopgate: 1
+    name: t
+    roles: {ds: {users: [alice]}}
+    steps:
+      - id: s
+        owner: ds
+        checks: [{name: model-eval, app: github-actions}, a, b]
+""")
+
+
+@pytest.mark.parametrize(
+    ("case", "checks", "state", "reasons"),
+    [
+        (
+            "a pinned check that has not reported names its app",
+            [check("a"), check("b")],
+            "waiting",
+            ("check model-eval (github-actions) has not reported (owner ds)",),
+        ),
+        (
+            "a missing check does not hide a later failure",
+            [check("b", "failure")],
+            "failed",
+            (
+                "check b failed (owner ds)",
+                "check model-eval (github-actions) has not reported (owner ds)",
+                "check a has not reported (owner ds)",
+            ),
+        ),
+        (
+            "a failure does not hide a later pending check",
+            [check("model-eval", "failure", app="github-actions"), check("a", "pending")],
+            "failed",
+            (
+                "check model-eval failed (owner ds)",
+                "check a is pending (owner ds)",
+                "check b has not reported (owner ds)",
+            ),
+        ),
+        (
+            "checks unknown",
+            None,
+            "waiting",
+            ("check results are unknown: the platform could not list them",),
+        ),
+    ],
+)
+def test_check_reasons(
+    case: str, checks: list[dict[str, Any]] | None, state: str, reasons: tuple[str, ...]
+) -> None:
+    result = run(CHECK_REASONS, facts(checks=checks), "s").by_key["s"]
+    assert (result.state, result.reasons) == (state, reasons), case
+
+
+def test_two_failed_checks_of_one_glob_are_named_together() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {ds: {users: [alice]}}
+        steps:
+          - id: s
+            owner: ds
+            checks: ["lint-*"]
+            jobs: ["job-*"]
+    """)
+    entries = [check("lint-a", "failure"), check("lint-b", "failure")]
+    entries += [check("job-a", "failure"), check("job-b", "failure")]
+    result = run(loaded, facts(checks=entries), "s").by_key["s"]
+    assert result.reasons == (
+        "check lint-a, lint-b failed (owner ds)",
+        "job job-a, job-b failed (owner ds)",
+    )
+
+
+def test_an_approval_that_did_not_count_does_not_separate() -> None:
+    # sue and sam both signed production[eu]; one sign-off fills it (sam, first by name),
+    # so only sam is separated from verify[eu]: sue's approval did not count there.
+    approvals = [
+        signoff("sue", "production[eu]", at(8)),
+        signoff("sam", "production[eu]", at(8)),
+        signoff("sue", "verify[eu]", at(9)),
+    ]
+    evaluation = run(PARTLY, facts(approvals=approvals), "verify[eu]")
+    assert evaluation.by_key["production[eu]"].approvers == ("sam",)
+    assert evaluation.decision == "open"
