@@ -71,14 +71,16 @@ def parse_comparison(text: str) -> tuple[str, Scalar]:
     if match is None:
         raise ValueError(f"{text!r} is not a comparison: {usage}")
     op, raw = match.group(1), match.group(2)
-    value: Any
-    if _NUMBER.match(raw):  # also 1e3, which YAML 1.1 would read as a string
-        value = float(raw) if any(c in raw for c in ".eE") else int(raw)
-    else:
-        try:
-            value = yaml.load(raw, Loader=_Loader)
-        except yaml.YAMLError:
-            value = None
+    try:
+        value = yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError:
+        value = None
+    if isinstance(value, str) and _NUMBER.match(raw):
+        # YAML 1.1 reads 1e3 as a string, and so does the evaluator: say so rather than
+        # let a threshold silently compare a number with a string (which always fails).
+        raise ValueError(
+            f"{text!r}: {raw} is a string in YAML, not a number; write it as 1000 or 1.0e+3"
+        )
     if not isinstance(value, Scalar):
         raise ValueError(
             f"{text!r}: the value {raw!r} is not a number, a boolean or a string; "

@@ -271,6 +271,14 @@ def errors(text: str) -> list[str]:
             ],
         ),
         (
+            "a number that YAML reads as a string",
+            BASE + "    evidence: [{path: r.json, require: {latency: '< 1e3'}}]\n",
+            [
+                "s.yml:25:50: steps[1].evidence[0].require.latency: '< 1e3': 1e3 is a string in "
+                "YAML, not a number; write it as 1000 or 1.0e+3"
+            ],
+        ),
+        (
             "a boolean ordered",
             BASE + "    evidence: [{path: r.json, require: {approved: '>= true'}}]\n",
             [
@@ -399,7 +407,7 @@ def test_separate_from_a_step_without_approvals_warns() -> None:
         ("== approved", ("==", "approved")),
         ('== "1.0"', ("==", "1.0")),
         ("> 3", (">", 3)),
-        ("< -1e3", ("<", -1000.0)),
+        ("< -1.0e+3", ("<", -1000.0)),
     ],
 )
 def test_comparisons_read_the_value_as_a_yaml_scalar(text: str, expected: object) -> None:
