@@ -99,6 +99,25 @@ def errors(text: str) -> list[str]:
             ],
         ),
         (
+            "regions in no wave",
+            BASE + "    rollout: [[us-east]]\n",
+            [
+                "s.yml:25:14: the rollout of step 'production' leaves out regions eu-west, "
+                "ap-south; put every region of scope.regions in exactly one wave"
+            ],
+        ),
+        (
+            "a freeze of an environment when the scope has none",
+            BASE.replace("  environments: [staging, production]\n", "")
+            .replace("    environment: staging\n", "")
+            .replace("    environment: production\n", "")
+            + "freezes: [{from: 2026-12-20, to: 2027-01-04, environments: [prod]}]\n",
+            [
+                "s.yml:22:61: unknown environment 'prod' in freezes[0].environments; "
+                "environments: none (add scope.environments)"
+            ],
+        ),
+        (
             "an unknown region in a wave",
             BASE + "    rollout: [[eu-west, us-east, ap-south], [mars]]\n",
             [f"s.yml:25:46: unknown region 'mars' in the rollout of step 'production'; {REGIONS}"],
