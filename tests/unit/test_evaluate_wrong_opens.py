@@ -1110,3 +1110,31 @@ def test_every_missing_evidence_file_is_named() -> None:
         "needs evidence a.md at the commit (owner ds)",
         "needs evidence b.md at the commit (owner ds)",
     )
+
+
+def test_a_freeze_that_does_not_apply_does_not_hide_one_that_does() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, environments: [staging, production]}
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            environment: production
+            rollback: redeploy
+        freezes:
+          - {from: 2026-11-26, to: 2026-11-26, reason: staging only, environments: [staging]}
+          - {from: 2026-11-26, to: 2026-11-26, reason: everything}
+    """)
+    result = run(loaded, facts(), "s").by_key["s"]
+    assert result.reasons == ("change freeze from 2026-11-26 to 2026-11-26: everything",)
+
+
+def test_a_non_holders_signoff_on_a_later_instance_does_not_separate() -> None:
+    approvals = [
+        signoff("sue", "production[eu]", at(8)),
+        signoff("vic", "production[us]", at(8)),  # vic does not hold sre-us
+        signoff("vic", "verify[eu]", at(9)),
+    ]
+    assert run(REGION_SEPARATE, facts(approvals=approvals), "verify[eu]").decision == "open"
