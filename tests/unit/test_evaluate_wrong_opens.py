@@ -694,19 +694,24 @@ def test_an_undefined_role_has_no_holders() -> None:
     ("case", "entries", "state"),
     [
         (
-            "an approval with no time is the earliest",
+            "an approval with no time does not lift a rejection",
             [review("bob", at=None), review("bob", "rejected")],
             "rejected",
         ),
         (
-            "a rejection with no time is the latest",
+            "a rejection with no time beats an approval",
             [review("bob", "rejected", at=None), review("bob")],
             "rejected",
         ),
         (
-            "a dismissal with no time is the latest",
+            "a dismissal with no time beats an approval",
             [review("bob", "dismissed", at=None), review("bob")],
             "waiting",
+        ),
+        (
+            "a dismissal with no time does not lift a rejection",
+            [review("bob", "rejected"), review("bob", "dismissed", at=None)],
+            "rejected",
         ),
         ("same time: the later entry wins", [review("bob", "rejected"), review("bob")], "done"),
         (
