@@ -89,31 +89,45 @@ class NameIndex:
         return [name for name in candidates if regex.match(name)]
 
 
-def order_key(entry: Approval | Check) -> datetime:
-    """ "Latest" orders by ``at``; on a tie the later entry in the list wins (the indexes
-    compare with ``>=`` in list order). An unknown time is never favourable (DESIGN.md,
-    Trust): a check with no time sorts last (a queued re-run beats an old success), so does a
-    rejection or dismissal with no time; an approval with no time sorts first."""
-    favourable = isinstance(entry, Approval) and entry.state == "approved"
-    return entry.at or (_EARLIEST if favourable else UNKNOWN_TIME)
+def order_key(entry: Check) -> datetime:
+    """ "Latest" orders checks by ``at``; on a tie the later entry in the list wins (the index
+    compares with ``>=`` in list order). A check with no time sorts last (DESIGN.md, Trust: a
+    queued re-run with no time yet beats an old success)."""
+    return entry.at or UNKNOWN_TIME
+
+
+#: How unfavourable an approval state is, to settle "latest" when a time is unknown.
+_SEVERITY = {"approved": 0, "dismissed": 1, "rejected": 2}
 
 
 class ApprovalIndex:
-    """The latest approval entry per user and (source, step or environment)."""
+    """The latest approval entry per user and (source, step or environment).
+
+    Dated entries order by ``at`` (a tie goes to the later entry in the list). An entry with
+    no time could be the latest or not, so it is never favourable: among the latest dated
+    entry and every undated one of the same key, the most unfavourable state wins (a
+    rejection over a dismissal over an approval).
+    """
 
     def __init__(self, approvals: Iterable[Approval]) -> None:
-        latest: dict[tuple[str, str, str | None], tuple[datetime, Approval]] = {}
+        dated: dict[tuple[str, str, str | None], tuple[datetime, Approval]] = {}
+        undated: dict[tuple[str, str, str | None], list[Approval]] = {}
         for entry in approvals:
             scope = entry.environment if entry.source == "deployment" else entry.step
             if entry.source == "review":
                 scope = None
-            key = (login(entry.user), entry.source, scope)
-            rank = order_key(entry)
-            if key not in latest or rank >= latest[key][0]:
-                latest[key] = (rank, entry)
+            key: tuple[str, str, str | None] = (login(entry.user), entry.source, scope)
+            if entry.at is None:
+                undated.setdefault(key, []).append(entry)
+            elif key not in dated or entry.at >= dated[key][0]:
+                dated[key] = (entry.at, entry)
         self.by_scope: dict[tuple[str, str | None], list[Approval]] = {}
-        for (_user, source, scope), (_rank, entry) in latest.items():
-            self.by_scope.setdefault((source, scope), []).append(entry)
+        for user_scope in dict.fromkeys([*dated, *undated]):
+            candidates = undated.get(user_scope, [])
+            if user_scope in dated:
+                candidates = [dated[user_scope][1], *candidates]
+            latest = max(reversed(candidates), key=lambda e: _SEVERITY[e.state])
+            self.by_scope.setdefault((user_scope[1], user_scope[2]), []).append(latest)
 
     def entries(self, source: str, scopes: Iterable[str | None]) -> list[Approval]:
         found: list[Approval] = []

@@ -88,11 +88,12 @@ class ApprovalRules:
         counted = gates.match_rules(eligible)
         times: list[datetime] = []
         waiting: list[str] = []
-        for (rule, people), got, why_not in zip(eligible, counted, notes, strict=True):
+        for i, (rule, people) in enumerate(eligible):
+            got = counted[i]
             times.extend(given[user] for user in got)
             if len(got) < rule.count:
-                waiting.extend(self._unmet(rule, node, timing, got | people, separated, len(got)))
-                waiting.extend(dict.fromkeys(why_not))
+                waiting.extend(self._unmet(rule, node, timing, people, separated, len(got)))
+                waiting.extend(dict.fromkeys(notes[i]))
         return ApprovalFinding(
             counted=frozenset().union(*counted),
             times=tuple(times),

@@ -54,7 +54,7 @@ class People:
                 if listed is None:
                     unknown.append(group)
                     continue
-                for user in sorted(listed, key=login):
+                for user in listed:
                     self._add(found, user)
             self.members[name] = found
             self.unknown_groups[name] = unknown

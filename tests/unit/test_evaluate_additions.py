@@ -627,3 +627,113 @@ def test_an_override_may_bypass_checks_when_the_sop_says_so() -> None:
         checks=[STAGED, SMOKE],
     )
     assert run(loaded, friday, "production[eu]").decision == "closed"
+
+
+def test_without_an_emergency_section_every_requester_is_named() -> None:
+    loaded = model(
+        BREAK_GLASS.text.replace(
+            "emergency: {role: incident, bypass: [window, freeze, approvals]}\n", ""
+        )
+    )
+    approvals = [emergency("olga", "production"), emergency("ivan", "production")]
+    evaluation = run(loaded, facts(approvals=approvals, checks=[STAGED, SMOKE]), "production[eu]")
+    assert evaluation.by_key["production[eu]"].reasons[-1] == (
+        "emergency override requested by ivan, olga is refused: the SOP has no emergency section"
+    )
+    approvals = [emergency("Olga", "production"), emergency("ivan", "production")]
+    evaluation = run(loaded, facts(approvals=approvals, checks=[STAGED, SMOKE]), "production[eu]")
+    assert (
+        evaluation.by_key["production[eu]"]
+        .reasons[-1]
+        .startswith("emergency override requested by ivan, Olga is refused")
+    )
+
+
+def test_an_override_reasons_with_one_refused_and_one_missing() -> None:
+    loaded = model(BREAK_GLASS.text.replace("role: incident,", "role: incident, count: 2,"))
+    approvals = [emergency("olga", "production"), emergency("rita", "production")]
+    reasons = (
+        run(loaded, facts(approvals=approvals, checks=[STAGED, SMOKE]), "production[eu]")
+        .by_key["production[eu]"]
+        .reasons
+    )
+    assert reasons[-2:] == (
+        "an emergency override needs 2 persons holding incident (comment "
+        "'/sop emergency production[eu] REASON'); has 1",
+        "rita's emergency override does not count: rita does not hold incident",
+    )
+
+
+def test_an_override_line_is_the_persons_first_command() -> None:
+    approvals = [
+        emergency("olga", "production") | {"reason": "second", "at": "2026-11-26T09:30:00Z"},
+        emergency("olga", "production[eu]") | {"reason": "first", "at": "2026-11-26T09:00:00Z"},
+    ]
+    result = glass(approvals).by_key["production[eu]"]
+    assert result.emergency == ("EMERGENCY OVERRIDE by olga: first",)
+
+
+def test_an_overridden_step_is_done_at_the_override() -> None:
+    loaded = model("""
+        sopgate: 1
+        name: t
+        roles:
+          incident: {users: [olga]}
+          release: {users: [rita]}
+        emergency: {role: incident, bypass: [approvals]}
+        steps:
+          - id: go
+            type: decision
+            owner: release
+            needs: []
+            approvals: [{role: release, source: signoff}]
+          - id: ship
+            type: decision
+            owner: release
+            approvals: [{role: release, source: signoff}]
+    """)
+    approvals = [emergency("olga", "go"), signoff("rita", "ship", "2026-11-26T08:00:00Z")]
+    evaluation = run(loaded, facts(approvals=approvals), "ship")
+    assert str(evaluation.by_key["go"].done_at) == "2026-11-26 09:00:00+00:00"
+    assert evaluation.decision == "closed"  # rita signed ship before go was done
+    approvals[1] = signoff("rita", "ship", "2026-11-26T09:30:00Z")
+    assert run(loaded, facts(approvals=approvals), "ship").decision == "open"
+
+
+@pytest.mark.parametrize(
+    ("roles", "initiator", "reason"),
+    [
+        (
+            "[release-managers, sre]",
+            "dave",
+            "only release-managers or sre may start production; started by dave",
+        ),
+        (
+            "[nobody]",
+            None,
+            "only nobody may start production (nobody eligible); who started this run is unknown",
+        ),
+    ],
+)
+def test_run_by_reasons(roles: str, initiator: str | None, reason: str) -> None:
+    loaded = sop(f"""
+        sopgate: 1
+        name: t
+        scope: {{system: s, environments: [production]}}
+        roles:
+          release-managers: {{users: [rita]}}
+          sre: {{users: [bob]}}
+          nobody: {{groups: [org/none]}}
+        steps:
+          - id: production
+            owner: sre
+            needs: []
+            environment: production
+            rollback: redeploy
+            run_by: {roles}
+    """)
+    snapshot = facts(initiator=initiator, groups={"org/none": []})
+    assert run(loaded, snapshot, "production").by_key["production"].reasons == (reason,)
+    assert run(loaded, facts(initiator="bob", groups={"org/none": []}), "production").decision == (
+        "open" if "sre" in roles else "closed"
+    )

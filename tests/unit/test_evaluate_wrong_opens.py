@@ -694,19 +694,24 @@ def test_an_undefined_role_has_no_holders() -> None:
     ("case", "entries", "state"),
     [
         (
-            "an approval with no time is the earliest",
+            "an approval with no time does not lift a rejection",
             [review("bob", at=None), review("bob", "rejected")],
             "rejected",
         ),
         (
-            "a rejection with no time is the latest",
+            "a rejection with no time beats an approval",
             [review("bob", "rejected", at=None), review("bob")],
             "rejected",
         ),
         (
-            "a dismissal with no time is the latest",
+            "a dismissal with no time beats an approval",
             [review("bob", "dismissed", at=None), review("bob")],
             "waiting",
+        ),
+        (
+            "a dismissal with no time does not lift a rejection",
+            [review("bob", "rejected"), review("bob", "dismissed", at=None)],
+            "rejected",
         ),
         ("same time: the later entry wins", [review("bob", "rejected"), review("bob")], "done"),
         (
@@ -1029,3 +1034,112 @@ def test_an_approval_that_did_not_count_does_not_separate() -> None:
     evaluation = run(PARTLY, facts(approvals=approvals), "verify[eu]")
     assert evaluation.by_key["production[eu]"].approvers == ("sam",)
     assert evaluation.decision == "open"
+
+
+def test_someone_counted_for_another_rule_is_not_listed_again() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles:
+          release: {users: [sam]}
+          sre: {users: [sam, bob]}
+        steps:
+          - id: go
+            type: decision
+            owner: release
+            approvals:
+              - {role: release, source: signoff}
+              - {role: sre, source: signoff}
+    """)
+    reasons = run(loaded, facts(approvals=[signoff("sam", "go", at(9))]), "go").by_key["go"].reasons
+    assert reasons == ("needs 1 sign-off from sre (bob); has 0 (comment '/sop approve go')",)
+
+
+def test_a_signoff_on_the_step_and_on_the_instance_the_latest_time_counts() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, regions: [eu]}
+        roles: {sre: {users: [olga, bob]}}
+        steps:
+          - id: production
+            owner: sre
+            needs: []
+            for_each: region
+            approvals: [{role: sre, source: signoff}]
+          - id: go
+            type: decision
+            owner: sre
+            approvals: [{role: sre, source: signoff}]
+    """)
+    approvals = [
+        signoff("olga", "production[eu]", at(8)),
+        signoff("olga", "production", at(9)),
+        signoff("bob", "go", at(8, 30)),
+    ]
+    evaluation = run(loaded, facts(approvals=approvals), "go")
+    assert str(evaluation.by_key["production[eu]"].done_at) == "2026-11-26 09:00:00+00:00"
+    assert evaluation.decision == "closed"
+
+
+def test_unknown_approvals_reason() -> None:
+    result = run(DONE_TIME, facts(approvals=None), "by-approval").by_key["by-approval"]
+    assert result.reasons == ("approvals are unknown: the platform could not list them",)
+
+
+def test_a_role_whose_first_group_is_unknown_still_has_the_second() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {groups: [org/a, org/b]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre}]
+    """)
+    result = run(loaded, facts(approvals=[review("gina")], groups={"org/b": ["gina"]}), "s")
+    assert result.decision == "open"
+
+
+def test_every_missing_evidence_file_is_named() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {ds: {users: [alice]}}
+        steps:
+          - id: s
+            owner: ds
+            evidence: [a.md, b.md]
+    """)
+    assert run(loaded, facts(files=[]), "s").by_key["s"].reasons == (
+        "needs evidence a.md at the commit (owner ds)",
+        "needs evidence b.md at the commit (owner ds)",
+    )
+
+
+def test_a_freeze_that_does_not_apply_does_not_hide_one_that_does() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, environments: [staging, production]}
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            environment: production
+            rollback: redeploy
+        freezes:
+          - {from: 2026-11-26, to: 2026-11-26, reason: staging only, environments: [staging]}
+          - {from: 2026-11-26, to: 2026-11-26, reason: everything}
+    """)
+    result = run(loaded, facts(), "s").by_key["s"]
+    assert result.reasons == ("change freeze from 2026-11-26 to 2026-11-26: everything",)
+
+
+def test_a_non_holders_signoff_on_a_later_instance_does_not_separate() -> None:
+    approvals = [
+        signoff("sue", "production[eu]", at(8)),
+        signoff("vic", "production[us]", at(8)),  # vic does not hold sre-us
+        signoff("vic", "verify[eu]", at(9)),
+    ]
+    assert run(REGION_SEPARATE, facts(approvals=approvals), "verify[eu]").decision == "open"

@@ -315,3 +315,12 @@ def test_every_failing_requirement_is_named() -> None:
     assert check_document("f.json", {"b": 2}, {"a[": ">= 1", "b": ">= 3"})[1] == (
         "f.json: b is 2; needs >= 3"
     )
+
+
+def test_every_note_about_an_unreadable_document_is_quoted() -> None:
+    notes = ["reports/eval.json: too large", "reports/eval.json: not JSON"]
+    _state, reasons = gate({"reports/eval.json": None}, notes=notes)
+    assert reasons == (
+        "reports/eval.json: its content could not be read (reports/eval.json: too large; "
+        "reports/eval.json: not JSON)",
+    )
