@@ -1,29 +1,25 @@
-"""The requirement rules of one step: approvals, checks, jobs, evidence, window, freezes.
+"""Building blocks of the rules: globs, "latest" indexes of approvals and checks, the
+four-eyes matching, window and freeze arithmetic.
 
-Pure helpers used by :mod:`sopgate.evaluate`. Each returns what it counted and the reasons
-for what is missing, naming who must act.
+Pure helpers used by :mod:`sopgate.evaluate` and :mod:`sopgate.rules`.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sopgate.facts import Approval, Check, Facts
-from sopgate.sop.model import DAYS, ApprovalRule, Freeze, Sop, Window
+from sopgate.facts import Approval, Check
+from sopgate.rules.people import login
+from sopgate.sop.model import DAYS, ApprovalRule, Freeze, Window
 
 #: Stands for "a time nobody can tell": later than anything, so nothing counts after it.
 UNKNOWN_TIME = datetime.max.replace(tzinfo=UTC)
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
-
-
-def is_bot(user: str) -> bool:
-    return user.endswith("[bot]")
 
 
 def plural(count: int, word: str) -> str:
@@ -93,72 +89,45 @@ class NameIndex:
         return [name for name in candidates if regex.match(name)]
 
 
-def order_key(entry: Approval | Check, position: int) -> tuple[datetime, int]:
-    """ "Latest" orders by ``at`` (unknown first), then by position in the list."""
-    return (entry.at or _EARLIEST, position)
+def order_key(entry: Check) -> datetime:
+    """ "Latest" orders checks by ``at``; on a tie the later entry in the list wins (the index
+    compares with ``>=`` in list order). A check with no time sorts last (DESIGN.md, Trust: a
+    queued re-run with no time yet beats an old success)."""
+    return entry.at or UNKNOWN_TIME
 
 
-@dataclass
-class People:
-    """Who holds each role, precomputed once per evaluation (names are case-folded)."""
-
-    sop: Sop
-    facts: Facts
-    members: dict[str, set[str]] = field(default_factory=dict)
-    display: dict[str, str] = field(default_factory=dict)
-    unknown_groups: dict[str, list[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        groups = self.facts.groups
-        for name, role in self.sop.roles.items():
-            found: set[str] = set()
-            for user in role.users:
-                self._add(found, user)
-            unknown = []
-            for group in role.groups:
-                listed = groups.get(group)
-                if listed is None:
-                    unknown.append(group)
-                    continue
-                for user in sorted(listed, key=str.casefold):
-                    self._add(found, user)
-            self.members[name] = found
-            self.unknown_groups[name] = unknown
-
-    def _add(self, found: set[str], user: str) -> None:
-        key = user.casefold()
-        found.add(key)
-        self.display.setdefault(key, user)
-
-    def holds(self, user: str, role: str) -> bool:
-        return not is_bot(user) and user.casefold() in self.members[role]
-
-    def name(self, key: str) -> str:
-        return self.display.get(key, key)
-
-    def ordered(self, role: str) -> list[str]:
-        """Members of ``role``: listed users in SOP order, then group members by name."""
-        listed = [u.casefold() for u in self.sop.roles[role].users]
-        rest = sorted(self.members[role] - set(listed))
-        return [u for u in dict.fromkeys(listed + rest) if not is_bot(u)]
+#: How unfavourable an approval state is, to settle "latest" when a time is unknown.
+_SEVERITY = {"approved": 0, "dismissed": 1, "rejected": 2}
 
 
 class ApprovalIndex:
-    """The latest approval entry per user and (source, step or environment)."""
+    """The latest approval entry per user and (source, step or environment).
+
+    Dated entries order by ``at`` (a tie goes to the later entry in the list). An entry with
+    no time could be the latest or not, so it is never favourable: among the latest dated
+    entry and every undated one of the same key, the most unfavourable state wins (a
+    rejection over a dismissal over an approval).
+    """
 
     def __init__(self, approvals: Iterable[Approval]) -> None:
-        latest: dict[tuple[str, str, str | None], tuple[tuple[datetime, int], Approval]] = {}
-        for position, entry in enumerate(approvals):
+        dated: dict[tuple[str, str, str | None], tuple[datetime, Approval]] = {}
+        undated: dict[tuple[str, str, str | None], list[Approval]] = {}
+        for entry in approvals:
             scope = entry.environment if entry.source == "deployment" else entry.step
             if entry.source == "review":
                 scope = None
-            key = (entry.user.casefold(), entry.source, scope)
-            rank = order_key(entry, position)
-            if key not in latest or rank >= latest[key][0]:
-                latest[key] = (rank, entry)
+            key: tuple[str, str, str | None] = (login(entry.user), entry.source, scope)
+            if entry.at is None:
+                undated.setdefault(key, []).append(entry)
+            elif key not in dated or entry.at >= dated[key][0]:
+                dated[key] = (entry.at, entry)
         self.by_scope: dict[tuple[str, str | None], list[Approval]] = {}
-        for (_user, source, scope), (_rank, entry) in latest.items():
-            self.by_scope.setdefault((source, scope), []).append(entry)
+        for user_scope in dict.fromkeys([*dated, *undated]):
+            candidates = undated.get(user_scope, [])
+            if user_scope in dated:
+                candidates = [dated[user_scope][1], *candidates]
+            latest = max(reversed(candidates), key=lambda e: _SEVERITY[e.state])
+            self.by_scope.setdefault((user_scope[1], user_scope[2]), []).append(latest)
 
     def entries(self, source: str, scopes: Iterable[str | None]) -> list[Approval]:
         found: list[Approval] = []
@@ -171,10 +140,10 @@ class CheckIndex:
     """The latest check entry per (name, app), findable by exact name or by glob."""
 
     def __init__(self, checks: Iterable[Check]) -> None:
-        latest: dict[tuple[str, str | None], tuple[tuple[datetime, int], Check]] = {}
-        for position, entry in enumerate(checks):
+        latest: dict[tuple[str, str | None], tuple[datetime, Check]] = {}
+        for entry in checks:
             key = (entry.name, entry.app)
-            rank = order_key(entry, position)
+            rank = order_key(entry)
             if key not in latest or rank >= latest[key][0]:
                 latest[key] = (rank, entry)
         self.by_name: dict[str, list[Check]] = {}
@@ -229,20 +198,25 @@ def match_rules(eligible: list[tuple[ApprovalRule, set[str]]]) -> list[set[str]]
     return counted
 
 
-def in_window(window: Window, at: datetime) -> bool:
-    local = at.astimezone(ZoneInfo(window.timezone))
-    start, end = _minutes(window.start), _minutes(window.end) if window.end else 24 * 60
+def in_window(window: Window, at: datetime, timezone: str | None = None) -> bool:
+    """Whether ``at`` is inside ``window``; ``timezone`` replaces ``window.timezone`` (for
+    ``timezone: region``, the instance's zone)."""
+    local = at.astimezone(ZoneInfo(timezone or window.timezone))
+    start = _minutes(window.start)
     now = local.hour * 60 + local.minute
     today = DAYS[local.weekday()]
-    if start < end:
+    if window.end is None:  # until the end of the day
+        return today in window.days and start <= now
+    end = _minutes(window.end)
+    if start <= end:  # start == end is an empty window, never "the whole day"
         return today in window.days and start <= now < end
     # Crosses midnight: the part after midnight belongs to the day the window opened.
     yesterday = DAYS[(local.weekday() - 1) % 7]
     return (today in window.days and now >= start) or (yesterday in window.days and now < end)
 
 
-def next_opening(window: Window, at: datetime) -> datetime | None:
-    tz = ZoneInfo(window.timezone)
+def next_opening(window: Window, at: datetime, timezone: str | None = None) -> datetime | None:
+    tz = ZoneInfo(timezone or window.timezone)
     local = at.astimezone(tz)
     start = _minutes(window.start)
     for days in range(8):
@@ -255,14 +229,19 @@ def next_opening(window: Window, at: datetime) -> datetime | None:
     return None
 
 
-def describe_window(window: Window) -> str:
+def describe_window(window: Window, timezone: str | None = None) -> str:
     days = "every day" if set(window.days) == set(DAYS) else ", ".join(window.days)
     end = window.end or "24:00"
-    return f"{days} {window.start}-{end} {window.timezone}"
+    return f"{days} {window.start}-{end} {timezone or window.timezone}"
 
 
-def active_freeze(freezes: Iterable[Freeze], at: datetime) -> Freeze | None:
+def active_freeze(
+    freezes: Iterable[Freeze], at: datetime, applies: Callable[[Freeze], bool] = lambda _: True
+) -> Freeze | None:
+    """The first freeze in force at ``at`` that ``applies`` to the step (its scope)."""
     for freeze in freezes:
+        if not applies(freeze):
+            continue
         day: date = at.astimezone(ZoneInfo(freeze.timezone)).date()
         if freeze.from_ <= day <= freeze.to:
             return freeze

@@ -11,8 +11,10 @@ from sopgate.evaluate import Evaluation
 
 def json_data(evaluation: Evaluation) -> dict[str, Any]:
     """``{"sopgate", "decision", "step", "commit", "steps", "next"}``, in that order;
-    ``steps`` in plan order with region instances as their own entries."""
-    return {
+    ``steps`` in plan order with region instances as their own entries. ``"emergency": true``
+    is added at the end when the asked-about step's gate opened only because of an emergency
+    override (DESIGN.md, "Emergency")."""
+    data: dict[str, Any] = {
         "sopgate": __version__,
         "decision": evaluation.decision,
         "step": evaluation.target,
@@ -30,6 +32,9 @@ def json_data(evaluation: Evaluation) -> dict[str, Any]:
         ],
         "next": list(evaluation.next),
     }
+    if evaluation.emergency:
+        data["emergency"] = True
+    return data
 
 
 def render_json(evaluation: Evaluation) -> str:

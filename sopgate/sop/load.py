@@ -99,10 +99,25 @@ def _warnings(sop: Sop, doc: Document, today: date) -> list[Diagnostic]:
                 f"{sop.review.last_reviewed}, due every {sop.review.every_days} days "
                 f"(since {due})",
             )
+    by_id = {step.id: step for step in sop.steps}
+    for i, step in enumerate(sop.steps):
+        for j, other in enumerate(step.separate_from):
+            if other in by_id and not by_id[other].approvals:
+                warn(
+                    ("steps", i, "separate_from", j),
+                    f"step '{step.id}' is separate from '{other}', which has no approvals, so "
+                    "nobody is kept apart; name a step with approvals or remove it",
+                )
     used = set(sop.owners)
+    if sop.emergency:
+        used.add(sop.emergency.role)
     for step in sop.steps:
         used.add(step.owner)
-        used.update(rule.role for rule in step.approvals)
+        used.update(step.run_by)
+        for rule in step.approvals:
+            regions = sop.regions if step.for_each == "region" else ()
+            used.update(rule.role.replace("{region}", r) for r in regions)
+            used.add(rule.role)
     for name, role in sop.roles.items():
         if name not in used:
             warn(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -16,6 +19,13 @@ from pydantic import (
     StringConstraints,
 )
 
+from sopgate.sop.issues import describe
+
+try:  # libyaml is several times faster; PyYAML wheels ship it.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
 STEP_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -24,10 +34,14 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID)]
 Clock = Annotated[str, StringConstraints(pattern=HHMM)]
 DURATION = r"^([0-9]+[wdhms])+$"
-Duration = Annotated[str, StringConstraints(pattern=DURATION)]
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 #: What an emergency override may skip; never needs, a failure or a rejection.
 Bypass = Literal["window", "freeze", "approvals", "checks"]
+#: Comparison operators of an evidence ``require`` value, longest first (for matching).
+OPERATORS = (">=", "<=", "==", "!=", ">", "<")
+_COMPARISON = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\S.*?)\s*$", re.DOTALL)
+_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+Scalar = bool | int | float | str
 
 
 def parse_duration(text: str) -> timedelta:
@@ -35,6 +49,62 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(
         seconds=sum(int(n) * _UNITS[u] for n, u in re.findall(r"([0-9]+)([wdhms])", text))
     )
+
+
+def _not_zero(text: str) -> str:
+    if not parse_duration(text):
+        raise ValueError(
+            f"{text!r} is zero: no approval would ever count; use a duration such as 24h or 7d"
+        )
+    return text
+
+
+Duration = Annotated[str, StringConstraints(pattern=DURATION), AfterValidator(_not_zero)]
+
+
+@functools.lru_cache(maxsize=1024)  # the same thresholds repeat across steps
+def parse_comparison(text: str) -> tuple[str, Scalar]:
+    """``">= 0.82"`` -> ``(">=", 0.82)``; VALUE is read as a YAML scalar (``== "1.0"`` is a
+    string). Raises ValueError, with the fix, for anything else."""
+    usage = "write OP VALUE with OP one of >=, >, <=, <, ==, != (e.g. '>= 0.82', '== true')"
+    match = _COMPARISON.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a comparison: {usage}")
+    op, raw = match.group(1), match.group(2)
+    try:
+        value = yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError:
+        value = None
+    if isinstance(value, str) and _NUMBER.match(raw):
+        # YAML 1.1 reads 1e3 as a string, and so does the evaluator: say so rather than
+        # let a threshold silently compare a number with a string (which always fails).
+        raise ValueError(
+            f"{text!r}: {raw} is a string in YAML, not a number; write it as 1000 or 1.0e+3"
+        )
+    if not isinstance(value, Scalar):
+        raise ValueError(
+            f"{text!r}: the value {raw!r} is not a number, a boolean or a string; "
+            'quote a string, as in == "approved"'
+        )
+    if isinstance(value, bool) and op not in ("==", "!="):
+        raise ValueError(f"{text!r}: a boolean can only be compared with == or !=")
+    return op, value
+
+
+def _comparison(value: Any) -> Any:
+    if not isinstance(value, str):
+        shown = "null" if value is None else repr(value)
+        raise ValueError(
+            f"{shown} is not a comparison: write OP VALUE as a string with OP one of "
+            ">=, >, <=, <, ==, != (e.g. '>= 0.82', '== true')"
+        )
+    parse_comparison(value)
+    return value
+
+
+#: What the JSON Schema can say of a comparison; the validator says the rest, with the fix.
+_COMPARISON_SHAPE = Annotated[str, StringConstraints(pattern=r"^\s*(>=|<=|==|!=|>|<)\s*\S")]
+Comparison = Annotated[str, BeforeValidator(_comparison, json_schema_input_type=_COMPARISON_SHAPE)]
 
 
 def _named(value: Any) -> Any:
@@ -56,10 +126,14 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+#: Brackets and braces would make instance names (``production[eu-west]``) ambiguous.
+REGION_ID = r"^[^\s\[\]{}](?:[^\[\]{}]*[^\s\[\]{}])?$"
+
+
 class Region(Model):
     """A region of the scope: an id (``eu-west``), a display name and its time zone."""
 
-    id: Text
+    id: Annotated[str, StringConstraints(pattern=REGION_ID)]
     name: Text | None = None
     timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
 
@@ -120,7 +194,7 @@ CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type
 
 class EvidenceRule(Model):
     path: Text = Field(description="Repository path or glob that must exist at the commit.")
-    require: dict[Text, Text] = Field(
+    require: dict[Text, Comparison] = Field(
         default_factory=dict,
         description='JMESPath query -> "OP VALUE" (>= > <= < == !=), e.g. ">= 0.82".',
     )
@@ -145,6 +219,34 @@ class Window(Model):
 Wave = tuple[Text, ...]
 
 
+def _rollout(value: Any) -> Any:
+    """One clear error for a rollout that is neither a keyword nor a list of waves."""
+    if value in ("sequential", "parallel"):
+        return value
+    if isinstance(value, list) and all(
+        isinstance(wave, list) and all(isinstance(r, str) for r in wave) for wave in value
+    ):
+        return value
+    if isinstance(value, list):
+        raise ValueError(
+            "every wave must be a list of region ids: write waves in order such as "
+            "[[eu-west], [us-east, us-west]] (not [eu-west, us-east]), or use parallel or "
+            "sequential"
+        )
+    raise ValueError(
+        f"{describe(value)} is not a rollout; allowed: parallel, sequential, or a list of waves, "
+        "each a list of region ids, such as [[eu-west], [us-east, us-west]]"
+    )
+
+
+Rollout = Annotated[
+    Literal["sequential", "parallel"] | tuple[Wave, ...],
+    BeforeValidator(
+        _rollout, json_schema_input_type=Literal["sequential", "parallel"] | list[list[Text]]
+    ),
+]
+
+
 class Step(Model):
     id: StepId
     name: Text | None = None
@@ -157,7 +259,7 @@ class Step(Model):
     jobs: tuple[Text, ...] = ()
     environment: Text | None = None
     for_each: Literal["region"] | None = None
-    rollout: Literal["sequential", "parallel"] | tuple[Wave, ...] | None = Field(
+    rollout: Rollout | None = Field(
         default=None, description="parallel (default), sequential, or a list of waves of regions."
     )
     run_by: tuple[Text, ...] = Field(

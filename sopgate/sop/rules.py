@@ -4,11 +4,15 @@ reported at once, even when pydantic also finds type errors elsewhere in the fil
 from __future__ import annotations
 
 import itertools
-import zoneinfo
 from typing import Any
 
 from sopgate.errors import Diagnostic
+from sopgate.sop.plan import split_instance
+from sopgate.sop.raw import check_timezone, list_of, region_ids, strings
+from sopgate.sop.rules_additions import check_additions
 from sopgate.yamlsrc import Document, Path
+
+REGION = "{region}"
 
 
 def check_references(doc: Document) -> list[Diagnostic]:
@@ -22,23 +26,26 @@ def check_references(doc: Document) -> list[Diagnostic]:
     role_names = [k for k in roles if isinstance(k, str)] if isinstance(roles, dict) else []
     scope_data = data.get("scope")
     scope: dict[str, Any] = scope_data if isinstance(scope_data, dict) else {}
-    environments = _strings(scope.get("environments"))
-    regions = _strings(scope.get("regions"))
+    environments = strings(scope.get("environments"))
+    regions = region_ids(scope.get("regions"))
     for key, values in (("environments", environments), ("regions", regions)):
         seen: set[str] = set()
         for i, value in values:
             if value in seen:
-                fail(("scope", key, i), f"duplicate {key[:-1]} '{value}' in scope.{key}")
+                where: Path = ("scope", key, i)
+                if isinstance(scope[key][i], dict):
+                    where = (*where, "id")
+                fail(where, f"duplicate {key[:-1]} '{value}' in scope.{key}")
             seen.add(value)
 
     def known_role(loc: Path, name: Any, what: str) -> None:
         if isinstance(name, str) and role_names and name not in role_names:
             fail(loc, f"unknown role '{name}' in {what}; roles: {', '.join(role_names)}")
 
-    for i, name in _strings(data.get("owners")):
+    for i, name in strings(data.get("owners")):
         known_role(("owners", i), name, "owners")
 
-    steps = [(i, s) for i, s in enumerate(_list(data.get("steps"))) if isinstance(s, dict)]
+    steps = [(i, s) for i, s in enumerate(list_of(data.get("steps"))) if isinstance(s, dict)]
     ids: dict[str, int] = {}
     for i, step in steps:
         sid = step.get("id")
@@ -61,13 +68,16 @@ def check_references(doc: Document) -> list[Diagnostic]:
         at: Path = ("steps", i)
         sid = step.get("id", f"#{i + 1}")
         known_role((*at, "owner"), step.get("owner"), f"owner of step '{sid}'")
-        for j, rule in enumerate(_list(step.get("approvals"))):
-            if isinstance(rule, dict):
-                known_role(
-                    (*at, "approvals", j, "role"), rule.get("role"), f"approvals of step '{sid}'"
-                )
+        for j, rule in enumerate(list_of(step.get("approvals"))):
+            role = rule.get("role") if isinstance(rule, dict) else None
+            if not (isinstance(role, str) and REGION in role):  # per instance: rules_additions
+                known_role((*at, "approvals", j, "role"), role, f"approvals of step '{sid}'")
+        for j, name in strings(step.get("run_by")):
+            known_role((*at, "run_by", j), name, f"run_by of step '{sid}'")
         for key in ("needs", "separate_from"):
-            for j, name in _strings(step.get(key)):
+            for j, written in strings(step.get(key)):
+                # An instance reference (canary[us-east]) is checked further in rules_additions.
+                name = split_instance(written)[0] if key == "needs" else written
                 if known_step((*at, key, j), name, f"{key} of step '{sid}'") and name == sid:
                     what = "need itself" if key == "needs" else "be separate from itself"
                     fail((*at, key, j), f"step '{sid}' cannot {what}")
@@ -102,39 +112,39 @@ def check_references(doc: Document) -> list[Diagnostic]:
                     at_key=True,
                 )
         if for_each != "region":
-            for key in ("jobs", "evidence"):
-                for j, text in _strings(step.get(key)):
-                    if "{region}" in text:
-                        fail(
-                            (*at, key, j),
-                            "'{region}' is only expanded in steps with for_each: region",
-                        )
+            for loc, text in _patterns(step, at):
+                if REGION in text:
+                    fail(loc, "'{region}' is only expanded in steps with for_each: region")
         window = step.get("window")
         if isinstance(window, dict):
-            _check_timezone(window, (*at, "window"), fail)
+            if window.get("timezone") != "region":  # per region: rules_additions
+                check_timezone(window, (*at, "window"), fail)
             if window.get("start", "00:00") == window.get("end"):
                 fail((*at, "window", "end"), "window start and end are equal: it would never open")
-    for i, freeze in enumerate(_list(data.get("freezes"))):
+    for i, freeze in enumerate(list_of(data.get("freezes"))):
         if isinstance(freeze, dict):
-            _check_timezone(freeze, ("freezes", i), fail)
+            check_timezone(freeze, ("freezes", i), fail)
             start, end = freeze.get("from"), freeze.get("to")
             if start is not None and end is not None and type(start) is type(end) and start > end:
                 fail(("freezes", i, "to"), f"freeze ends ({end}) before it starts ({start})")
+    for i, entry in enumerate(list_of(scope.get("regions"))):
+        if isinstance(entry, dict):
+            check_timezone(entry, ("scope", "regions", i), fail)
+    found.extend(check_additions(doc, steps, role_names, regions))
     found.extend(_cycles(doc, steps))
     return found
 
 
-def _check_timezone(table: dict[str, Any], at: Path, fail: Any) -> None:
-    name = table.get("timezone")
-    if not isinstance(name, str):
-        return
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        fail(
-            (*at, "timezone"),
-            f"unknown time zone '{name}'; use an IANA name such as Europe/Berlin or UTC",
-        )
+def _patterns(step: dict[str, Any], at: Path) -> list[tuple[Path, str]]:
+    """Where ``{region}`` may stand in a step: jobs, check names, evidence paths, roles."""
+    found: list[tuple[Path, str]] = [((*at, "jobs", j), t) for j, t in strings(step.get("jobs"))]
+    for key, field in (("checks", "name"), ("evidence", "path"), ("approvals", "role")):
+        for j, entry in enumerate(list_of(step.get(key))):
+            if isinstance(entry, str):
+                found.append(((*at, key, j), entry))
+            elif isinstance(entry, dict) and isinstance(entry.get(field), str):
+                found.append(((*at, key, j, field), entry[field]))
+    return found
 
 
 def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diagnostic]:
@@ -148,8 +158,11 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
             continue
         index[sid] = i
         if "needs" in step:
+            # A step-level cycle through instance references is an instance-level cycle too:
+            # every instance of a step needs some instance of each step it needs.
+            written = [(split_instance(n)[0], j) for j, n in strings(step["needs"])]
             edges[sid] = [
-                (n, ("steps", i, "needs", j)) for j, n in _strings(step["needs"]) if n != sid
+                (n, ("steps", i, "needs", j)) for n, j in written if n != sid
             ]  # a self-need is reported on its own
         else:
             edges[sid] = [(previous, None)] if previous else []
@@ -194,11 +207,3 @@ def _explicit_edge(
             if target == there and loc is not None:
                 return loc
     return None
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _strings(value: Any) -> list[tuple[int, str]]:
-    return [(i, v) for i, v in enumerate(_list(value)) if isinstance(v, str)]

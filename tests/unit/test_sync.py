@@ -127,7 +127,6 @@ def test_a_run_is_judged_as_its_own_actor_would_be() -> None:
     assert "sre" in plan.notes[0]
 
 
-@pytest.mark.xfail(strict=True, reason="rerun_by exclusion arrives with the evaluator change")
 def test_the_re_runner_is_excluded_too() -> None:
     loaded = read_sop(SOP)
     facts = gate_statuses(read_facts(GREEN), ("go-no-go", "pending", f"{RUN}7"))

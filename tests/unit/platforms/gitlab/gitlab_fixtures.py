@@ -113,6 +113,7 @@ class Situation:
     mr_iid: int | None = 42
     mr_state: str = "opened"
     author: str = "dave"
+    initiator: str = "ian"  # GITLAB_USER_LOGIN, the user of the pipeline's jobs
     pipeline_id: int = 99
     target_branch: str = "main"
     reset_on_push: bool | None = True  # None: the settings endpoint answers 404 (Free)
@@ -190,7 +191,7 @@ class Situation:
             "CI_PIPELINE_ID": str(self.pipeline_id),
             "CI_JOB_NAME": "deploy-staging",
             "CI_JOB_URL": f"{url}/acme/fraud-model/-/jobs/5002",
-            "GITLAB_USER_LOGIN": "ian",
+            "GITLAB_USER_LOGIN": self.initiator,
             "CI_JOB_TOKEN": "job-token-not-usable",
             "GITLAB_TOKEN": token,
         }
@@ -315,7 +316,7 @@ class Situation:
                 started_at=at,
                 created_at=at,
                 web_url=f"{BASE}/acme/fraud-model/-/jobs/{5000 + i}",
-                user=user("ian"),  # the pipeline's user (GITLAB_USER_LOGIN) runs its jobs
+                user=user(self.initiator),  # the pipeline's user runs its jobs
             )
             for i, (n, s, at) in enumerate(self.jobs)
         ]

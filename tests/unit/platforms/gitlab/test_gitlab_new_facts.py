@@ -411,9 +411,9 @@ def test_a_sync_run_has_no_initiator(tmp_path: Path) -> None:
             "reports/us-east/fairness.yml": "max_gap: 0.01",
         },
         signoffs=[Signoff("sre-sam", "/sop approve staging", "2026-11-26T08:00:00.000Z")],
+        initiator="sre-sam",
     )
-    env_initiator = {"GITLAB_USER_LOGIN": "sre-sam"}
-    env = {**situation.env(), **env_initiator, "CI_PROJECT_DIR": str(tmp_path)}
+    env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         register(rsps, situation)
         adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None), clock=lambda: NOW)
@@ -424,7 +424,7 @@ def test_a_sync_run_has_no_initiator(tmp_path: Path) -> None:
     gated = evaluate(loaded, gate, "staging")
     assert gated.decision == "closed"
     assert any(
-        "sre-sam is the change's initiator and cannot approve it" in reason
+        "sre-sam is the run's initiator and cannot approve it" in reason
         for reason in gated.by_key["staging"].reasons
     )
     evaluation = evaluate(loaded, sync, "staging")
