@@ -70,6 +70,7 @@ class GitHubState:
     check_suites: list[dict[str, Any]] = field(default_factory=list)  # of any commit
     timeline: list[dict[str, Any]] = field(default_factory=list)  # issues/{n}/timeline
     approvals: list[dict[str, Any]] = field(default_factory=list)  # actions/runs/{id}/approvals
+    token_login: str = "github-actions[bot]"  # who the token writes as (the job token)
     latency: float = 0.0
     tricks: list[Trick] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
@@ -259,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                 comment = {
                     "id": number,
                     "body": body["body"],
-                    "user": state.user("bot[bot]"),
+                    "user": state.user(state.token_login),
                     "created_at": "2026-11-26T10:00:00Z",
                     "updated_at": "2026-11-26T10:00:00Z",
                     "url": f"{base}{repo}/issues/comments/{number}",
