@@ -336,6 +336,11 @@ def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
     syncing = source.adapter
     if syncing is None or not isinstance(syncing, SyncAdapter):
         raise UsageError("sopgate sync needs a platform (--platform github|gitlab), not --facts")
+    idle = getattr(syncing, "nothing_to_sync", None)  # e.g. a workflow_run of no pull request
+    reason = idle() if callable(idle) else None
+    if isinstance(reason, str):
+        say(reason, err=True)
+        return 0
     loaded, facts, _proposed_text = source.gather()
     _warn(loaded)
     evaluation, lines = run_sync(loaded, facts, syncing, dry_run=options.dry_run)

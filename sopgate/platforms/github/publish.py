@@ -56,7 +56,7 @@ class Publisher:
         if evaluation.target is not None and found is not None:
             lines.append(self._status(evaluation, found, dry_run))
         if body is not None:
-            lines.append(self._comment(body, found, dry_run))
+            lines.append(self.comment(body, found, dry_run))
         return [line for line in lines if line]
 
     # -- files of the runner -----------------------------------------------------------------
@@ -134,27 +134,35 @@ class Publisher:
     def _status(self, evaluation: Evaluation, found: Found, dry_run: bool) -> str:
         target = evaluation.by_key[evaluation.target or ""]
         if target.gate_open:
-            state, text = "success", f"gate open ({target.state})"
+            state, why = "success", f"gate open ({target.state})"
         else:
             state = "failure" if target.state in ("rejected", "failed") else "pending"
-            text = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
-        context = f"sopgate/{target.key}"
-        description = one_line(text, MAX_DESCRIPTION)
-        where = f"commit status {context} on {found.commit[:12]}"
-        if dry_run:
-            return f"dry run: would set {where} to {state}: {description}"
+            why = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
+        payload = {
+            "state": state,
+            "description": one_line(why, MAX_DESCRIPTION),
+            "context": f"sopgate/{target.key}",
+        }
         run = self._run_url()
-        payload = {"state": state, "description": description, "context": context}
         if run:
-            payload["target_url"] = run
+            payload["target_url"] = run  # what marks a gate run: sync re-runs it from here
+        return self.status(payload, found.commit, dry_run)
+
+    def status(self, payload: dict[str, str], commit: str, dry_run: bool) -> str:
+        """Set one commit status (``state``, ``description``, ``context``, ``target_url``)."""
+        state, context = payload["state"], payload["context"]
+        where = f"commit status {context} on {commit[:12]}"
+        if dry_run:
+            return f"dry run: would set {where} to {state}: {payload['description']}"
 
         def post() -> None:
-            self.api.write("POST", f"{self._repo}/statuses/{found.commit}", payload)
+            self.api.write("POST", f"{self._repo}/statuses/{commit}", payload)
 
         problem = self._attempt(post)
         return f"status: {where} not set: {problem}" if problem else f"status: {where}: {state}"
 
-    def _comment(self, body: str, found: Found | None, dry_run: bool) -> str:
+    def comment(self, body: str, found: Found | None, dry_run: bool) -> str:
+        """Create or update the sticky comment on the pull request (the one sopgate wrote)."""
         if not self.settings.comment:
             return ""
         if found is None or found.pr_number is None:
