@@ -69,8 +69,11 @@ class GitHubAdapter:
     def gather(self, *, sop_path: str) -> Gathered:
         """Snapshot the facts of the deployed commit.
 
-        The deployed commit is the pull request's head on pull request events, else
-        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). The SOP in
+        The deployed commit is the pull request's head on pull request events (and on
+        ``issue_comment``, ``check_run``, ``check_suite`` and ``workflow_run`` about a pull
+        request: never ``GITHUB_SHA``, the default branch's there), the event's ``head_sha``
+        on those three when they name no pull request, else ``GITHUB_SHA`` (whose pull
+        request is found through the commit's pulls). The SOP in
         force (``sop_text``) is always read through the API, never from the checkout (see
         :mod:`.sop_source`); the change's own version is ``proposed_sop_text`` when it
         differs, and ``sop_deleted`` says the change deletes or moves it. Approvals come in

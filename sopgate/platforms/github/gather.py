@@ -243,7 +243,7 @@ class Gatherer:
         if name == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):
             number = issue.get("number")
         elif name in COMMIT_EVENTS:
-            number = self._listed_pull(dig(event, name, "pull_requests"))
+            number = listed_pull(self.settings)
         if isinstance(number, int) and not isinstance(number, bool):
             page = self.api.get(f"{self.repo}/pulls/{number}")
             if not isinstance(page.data, dict):
@@ -264,17 +264,6 @@ class Gatherer:
             if pr.get("state") == "open":
                 return pr, False, candidates
         return None, False, candidates
-
-    def _listed_pull(self, listed: JSON) -> JSON:
-        """The number of the first pull request of this repository a commit event names
-        (GitHub also lists pull requests of other repositories there, a fork's upstream)."""
-        own = f"{self.api.base_url}{self.repo}/pulls/".lower()
-        for entry in iter_dicts(listed if isinstance(listed, list) else []):
-            number, url = entry.get("number"), entry.get("url")
-            if isinstance(url, str) and url.lower() != f"{own}{number}":
-                continue
-            return number
-        return None
 
     def _sop_texts(
         self,
@@ -427,6 +416,22 @@ class Gatherer:
             )
             return None
         return tuple(text(m.get("login")) for m in iter_dicts(items) if m.get("login"))
+
+
+def listed_pull(settings: Settings) -> JSON:
+    """The number of the first pull request of this repository that a check_run,
+    check_suite or workflow_run payload lists (GitHub lists pull requests of other
+    repositories there too, a fork's upstream's), or None."""
+    name = settings.event_name
+    listed = dig(settings.event, name, "pull_requests")
+    own = f"{settings.api_url.rstrip('/')}/repos/{settings.repository}/pulls/".lower()
+    for entry in iter_dicts(listed if isinstance(listed, list) else []):
+        number, url = entry.get("number"), entry.get("url")
+        if isinstance(url, str) and url.lower() != f"{own}{number}":
+            continue
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
+    return None
 
 
 def _change_of(pr: dict[str, JSON] | None) -> Change | None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sopgate.errors import PlatformError
 from sopgate.platforms import one_line
 from sopgate.platforms.github.api import JSON, Api
-from sopgate.platforms.github.gather import COMMIT_EVENTS, Found, Settings
+from sopgate.platforms.github.gather import COMMIT_EVENTS, Found, Settings, listed_pull
 from sopgate.platforms.github.publish import MAX_DESCRIPTION, Publisher
 from sopgate.platforms.github.shapes import dig, is_bot, same_login, text
 from sopgate.platforms.transport import same_origin
@@ -39,11 +39,9 @@ def nothing_to_sync(settings: Settings) -> str | None:
     name, event = settings.event_name, settings.event
     if name == "issue_comment" and not dig(event, "issue", "pull_request"):
         return "no pull request to sync: the comment is on an issue"
-    if name in COMMIT_EVENTS:
-        listed = dig(event, name, "pull_requests")
-        if not (isinstance(listed, list) and listed):
-            sha = text(dig(event, name, "head_sha"))[:12] or "its commit"
-            return f"no pull request to sync: the {name} of {sha} names none"
+    if name in COMMIT_EVENTS and listed_pull(settings) is None:
+        sha = text(dig(event, name, "head_sha"))[:12] or "its commit"
+        return f"no pull request to sync: the {name} of {sha} names none of {settings.repository}"
     return None
 
 

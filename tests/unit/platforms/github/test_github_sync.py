@@ -298,12 +298,27 @@ def _event(tmp_path: Path, payload: dict[str, object]) -> str:
         (
             "workflow_run",
             {"workflow_run": {"head_sha": HEAD, "pull_requests": []}},
-            f"no pull request to sync: the workflow_run of {HEAD[:12]} names none",
+            f"no pull request to sync: the workflow_run of {HEAD[:12]} names none of "
+            "acme/fraud-model",
         ),
         (
             "check_suite",
             {"check_suite": {"head_sha": HEAD}},
-            f"no pull request to sync: the check_suite of {HEAD[:12]} names none",
+            f"no pull request to sync: the check_suite of {HEAD[:12]} names none of "
+            "acme/fraud-model",
+        ),
+        (
+            "workflow_run",
+            {
+                "workflow_run": {
+                    "head_sha": HEAD,
+                    "pull_requests": [
+                        {"number": 3, "url": f"{API}/repos/upstream/fraud-model/pulls/3"}
+                    ],
+                }
+            },
+            f"no pull request to sync: the workflow_run of {HEAD[:12]} names none of "
+            "acme/fraud-model",
         ),
         (
             "issue_comment",
