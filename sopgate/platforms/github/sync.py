@@ -47,7 +47,8 @@ def nothing_to_sync(settings: Settings) -> str | None:
 
 def gate_run(settings: Settings, url: str | None) -> RunRef | None:
     """The workflow run of this repository on this server that ``url`` points at; None for
-    anything else (another origin, repository or path, a query, a fragment)."""
+    anything else (another origin, credentials in it, another repository or path, a query,
+    a fragment)."""
     if not url:
         return None
     server = settings.server_url.rstrip("/")
@@ -56,7 +57,7 @@ def gate_run(settings: Settings, url: str | None) -> RunRef | None:
         base = urlsplit(server)
     except ValueError:
         return None
-    if not same_origin(url, server) or parts.query or parts.fragment or "\\" in url:
+    if not same_origin(url, server) or "@" in parts.netloc or any(c in url for c in "?#\\"):
         return None
     prefix = base.path.rstrip("/")
     if not parts.path.startswith(prefix + "/"):

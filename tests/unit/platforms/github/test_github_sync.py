@@ -45,6 +45,8 @@ GREEN = Path(__file__).parents[4] / "examples" / "facts" / "green.yml"
         (f"{RUNS}/7/", None),
         (f"{RUNS}/7?x=1", None),
         (f"{RUNS}/7#frag", None),
+        (f"{RUNS}/7?", None),
+        ("https://someone@github.com/acme/fraud-model/actions/runs/7", None),
         (f"{RUNS}/07", None),
         (f"{RUNS}/7/jobs/123", None),
         (f"{RUNS}/7/job/123/extra", None),
