@@ -144,7 +144,15 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
-    "--report-dir", metavar="DIR", help="Write the audit record (sopgate-report.json and .md) here."
+    "--report-dir",
+    metavar="DIR",
+    help="Write the audit record (sopgate-report.json and .md) and its in-toto attestation here.",
+)
+@click.option(
+    "--sign-key",
+    metavar="KEY.pem",
+    envvar="SOPGATE_SIGNING_KEY",
+    help="Also sign the attestation (DSSE, Ed25519 or ECDSA PEM key) [env SOPGATE_SIGNING_KEY].",
 )
 def check(
     step: str | None,
@@ -158,6 +166,7 @@ def check(
     interval: float | None,
     fmt: str,
     report_dir: str | None,
+    sign_key: str | None,
 ) -> None:
     """Gate STEP: exit 0 when the SOP allows it to run now, 1 when not.
 
@@ -168,6 +177,9 @@ def check(
 
     if not wait and (timeout is not None or interval is not None):
         raise click.UsageError("--timeout and --interval only apply with --wait")
+    source = click.get_current_context().get_parameter_source("sign_key")
+    if report_dir is None and source == click.core.ParameterSource.ENVIRONMENT:
+        sign_key = None  # a key set for every job signs only where a record is written
     if interval is not None and interval < 5:
         raise click.BadParameter(
             "must be at least 5s (each look costs API requests)", param_hint="--interval"
@@ -190,6 +202,7 @@ def check(
         interval=30.0 if interval is None else interval,
         fmt=fmt,
         report_dir=report_dir,
+        sign_key=sign_key,
     )
     raise SystemExit(commands.check(options))
 
@@ -279,12 +292,79 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("report", metavar="REPORT.json")
-def replay(report: str) -> None:
+@click.option(
+    "--key",
+    metavar="PUB.pem",
+    help="Also verify sopgate-attestation.dsse.json next to the report with this public key.",
+)
+def replay(report: str, key: str | None) -> None:
     """Re-evaluate a saved audit record; exit 1 if it no longer gives the same decision."""
     from sopgate.report import replay as run_replay
 
-    _evaluation, message = run_replay(report)
-    click.echo(message)
+    _evaluation, message = run_replay(report, key=key)
+    say(message)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="REPORT_OR_DIR...")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    metavar="OUTDIR",
+    default="sopgate-dossier",
+    show_default=True,
+    help="Write dossier.md, dossier.html and dossier.json here.",
+)
+@click.option(
+    "--key", metavar="PUB.pem", help="Also verify every record's signed attestation with this key."
+)
+def audit(paths: tuple[str, ...], outdir: str, key: str | None) -> None:
+    """Check the records of one deployment and write its dossier; exit 1 on any finding.
+
+    Finds every sopgate-report.json under the given folders (downloaded artifacts), replays
+    each, and checks that every step with jobs has a record of an open gate, in order.
+    """
+    from sopgate.audit import run
+
+    raise SystemExit(run(list(paths), outdir, key=key))
+
+
+@cli.command()
+@click.option(
+    "--template",
+    type=click.Choice(["enterprise", "regulated", "startup", "global"]),
+    help="Starter to write [default: asked on a terminal, else startup].",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(template: str | None, force: bool) -> None:
+    """Write a commented starter .sopgate.yml and gate tests for it (.sopgate/tests/).
+
+    \b
+    startup     a light SOP for a small team
+    enterprise  an AI platform across business units
+    regulated   a regulated financial-services model with strict role-bound approvals
+    global      a multi-region release
+    """
+    from sopgate import commands
+
+    commands.init(template, force)
+
+
+@cli.command(name="test")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@sop_option
+def gate_test(paths: tuple[str, ...], sop_path: str) -> None:
+    """Run declarative gate tests (default .sopgate/tests/*.yml): exit 0 when every case
+    passes, 1 when one fails, 2 when a test file is invalid.
+
+    \b
+    A test file:  cases: [{name, sop, facts, expect: {STEP: open|closed|STATE}}]
+    sop and facts paths are relative to the test file; sop defaults to --sop.
+    """
+    from sopgate import commands
+
+    raise SystemExit(commands.gate_test(paths, sop_path))
 
 
 def redact(text: str, env: dict[str, str] | None = None) -> str:

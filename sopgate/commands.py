@@ -16,6 +16,7 @@ from sopgate.output import annotation, machine, say
 from sopgate.sop.load import LoadedSop, read_sop
 
 if TYPE_CHECKING:
+    from sopgate.attest import PrivateKey
     from sopgate.evaluate import Evaluation, Proposed
     from sopgate.facts import Facts
     from sopgate.platforms import Adapter, Gathered
@@ -80,6 +81,7 @@ class CheckOptions:
     interval: float = 30.0
     fmt: str = "text"
     report_dir: str | None = None
+    sign_key: str | None = None
 
 
 class Source:
@@ -248,6 +250,7 @@ def check(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
+    key = _signing_key(options)
     source = Source(options)
     evaluation = _evaluate(source, options.step, infer=True)
     _warn(evaluation.loaded)
@@ -269,7 +272,7 @@ def check(
     _show(evaluation, options.fmt)
     _publish(source, evaluation, options)
     if options.report_dir:
-        _write_report(evaluation, options)
+        _write_report(evaluation, options, key)
     if options.wait and not _settled(evaluation):
         result = evaluation.by_key[evaluation.target or ""]
         say(
@@ -298,14 +301,30 @@ def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> N
             say(line, err=True)
 
 
-def _write_report(evaluation: Evaluation, options: CheckOptions) -> None:
+def _signing_key(options: CheckOptions) -> PrivateKey | None:
+    """The DSSE signing key, loaded before anything is gathered so a bad key fails first."""
+    if not options.sign_key:
+        return None
+    if not options.report_dir:
+        raise UsageError("--sign-key (or SOPGATE_SIGNING_KEY) needs --report-dir")
+    from sopgate.attest import load_private_key
+
+    return load_private_key(options.sign_key)
+
+
+def _write_report(evaluation: Evaluation, options: CheckOptions, key: PrivateKey | None) -> None:
+    from sopgate.attest import ATTESTATION_JSON
     from sopgate.report import REPORT_JSON, REPORT_MD, write_report
 
     assert options.report_dir is not None
     if options.dry_run:
-        say(f"dry run: would write {REPORT_JSON} and {REPORT_MD} to {options.report_dir}", err=True)
+        say(
+            f"dry run: would write {REPORT_JSON}, {REPORT_MD} and {ATTESTATION_JSON}"
+            f"{' (and its signed envelope)' if key else ''} to {options.report_dir}",
+            err=True,
+        )
         return
-    for path in write_report(evaluation, options.report_dir):
+    for path in write_report(evaluation, options.report_dir, sign_key=key):
         say(f"wrote {path}", err=True)
 
 
@@ -336,11 +355,9 @@ def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
     syncing = source.adapter
     if syncing is None or not isinstance(syncing, SyncAdapter):
         raise UsageError("sopgate sync needs a platform (--platform github|gitlab), not --facts")
-    idle = getattr(syncing, "nothing_to_sync", None)  # e.g. a workflow_run of no pull request
-    reason = idle() if callable(idle) else None
-    if isinstance(reason, str):
-        say(reason, err=True)
-        return 0
+    for_sync = getattr(syncing, "for_sync", None)
+    if for_sync is not None:
+        for_sync()  # GitLab: the MR named by SOPGATE_MR_IID or the trigger's event, at its head
     loaded, facts, _proposed_text = source.gather()
     _warn(loaded)
     evaluation, lines = run_sync(loaded, facts, syncing, dry_run=options.dry_run)
@@ -348,3 +365,33 @@ def sync(options: CheckOptions, adapter: Adapter | None = None) -> int:
         say(line, err=True)
     _show(evaluation, options.fmt)
     return 0
+
+
+def gate_test(paths: tuple[str, ...], sop_path: str) -> int:
+    from sopgate import gatetest
+
+    code, text = gatetest.run(paths, default_sop=sop_path)
+    say(text, nl=False)
+    return code
+
+
+def init(template: str | None, force: bool) -> None:
+    from datetime import date
+    from pathlib import Path
+
+    from sopgate import init as starter
+
+    if template is None:
+        if starter.is_terminal():
+            answers = starter.ask(
+                lambda text: bool(click.confirm(text, default=False)),
+                lambda text: int(click.prompt(text, type=click.IntRange(min=1), default=5)),
+            )
+            template = starter.choose(answers)
+        else:
+            template = "startup"
+    written = starter.write_template(template, Path.cwd(), force=force, today=date.today())
+    say(f"sopgate init: wrote the {template} starter ({starter.TEMPLATES[template]}):")
+    for path in written:
+        say(f"  {path.relative_to(Path.cwd())}")
+    say("Next: edit the roles and check names, then run sopgate validate and sopgate test.")

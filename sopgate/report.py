@@ -1,19 +1,24 @@
 """The audit record: ``sopgate-report.json`` + ``sopgate-report.md``, and its replay.
 
 The JSON record holds everything needed to re-evaluate: the SOP text and its sha256, the
-facts snapshot and its digest, the target step, and every step's state and reasons.
+facts snapshot and its digest, the target step, and every step's state, reasons and
+approvers. ``needs_records`` names, for each step the target needed, the digest of that
+step's record when the facts carry it (else null), and ``report_digest`` is the sha256 of
+the record's canonical JSON without that field, so a dossier can chain records and spot an
+edit. Next to it, :mod:`sopgate.attest` writes the in-toto statement (and its signature).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from sopgate import __version__
+from sopgate.attest import PrivateKey, attestation_files, canonical, check_attestation, sha256
 from sopgate.errors import InputError, ReplayMismatch, UsageError
 from sopgate.evaluate import Evaluation, evaluate
 from sopgate.facts import Facts
@@ -23,41 +28,76 @@ from sopgate.sop.load import parse_sop
 
 REPORT_JSON = "sopgate-report.json"
 REPORT_MD = "sopgate-report.md"
+DIGEST_KEY = "report_digest"
 
 
 def record(evaluation: Evaluation) -> dict[str, Any]:
     """The audit record of one evaluation as JSON-ready data."""
     loaded = evaluation.loaded
     data = json_data(evaluation)
+    for entry, result in zip(data["steps"], evaluation.steps, strict=True):
+        entry["approvers"] = list(result.approvers)
+        entry["done_at"] = _instant(result.done_at)
     data["report"] = 1
     data["sop"] = {"path": loaded.path, "sha256": loaded.sha256, "text": loaded.text}
     data["facts"] = evaluation.facts.to_data()
     data["facts_sha256"] = evaluation.facts.digest()
+    data["needs_records"] = needs_records(evaluation)
+    data[DIGEST_KEY] = report_digest(data)
     return data
 
 
-def report_files(evaluation: Evaluation) -> dict[str, str]:
-    """File name -> content of the audit record."""
+def report_digest(data: dict[str, Any]) -> str:
+    """sha256 of the record's canonical JSON without its own ``report_digest``."""
+    return sha256(canonical({k: v for k, v in data.items() if k != DIGEST_KEY}))
+
+
+def needs_records(evaluation: Evaluation) -> dict[str, str | None]:
+    """For each step the target needs, the digest of that step's record, or None.
+
+    The digest comes from the facts (a previous gate's commit status can carry the digest of
+    its report) when the facts model has such a field; sopgate never guesses it from files
+    lying around, which anyone can place there.
+    """
+    if evaluation.target is None:
+        return {}
+    known = getattr(evaluation.facts, "records", None) or {}
+    needs = evaluation.by_key[evaluation.target].needs
+    return {need: known.get(need) if isinstance(known, dict) else None for need in needs}
+
+
+def _instant(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def report_files(evaluation: Evaluation, *, sign_key: PrivateKey | None = None) -> dict[str, str]:
+    """File name -> content of the audit record, its attestation and, with a key, the
+    attestation's signed envelope."""
+    data = record(evaluation)
     return {
-        REPORT_JSON: json.dumps(record(evaluation), indent=2) + "\n",
+        REPORT_JSON: json.dumps(data, indent=2) + "\n",
         REPORT_MD: render("markdown", evaluation),
+        **attestation_files(data, sign_key),
     }
 
 
-def write_report(evaluation: Evaluation, directory: str) -> list[Path]:
+def write_report(
+    evaluation: Evaluation, directory: str, *, sign_key: PrivateKey | None = None
+) -> list[Path]:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in report_files(evaluation).items():
+    for name, content in report_files(evaluation, sign_key=sign_key).items():
         target = folder / name
         target.write_text(content, encoding="utf-8")
         written.append(target)
     return written
 
 
-def replay(path: str) -> tuple[Evaluation, str]:
-    """Re-evaluate a saved report; raise :class:`ReplayMismatch` (exit 1) when the SOP or
-    facts inside were altered or the decision is no longer the same."""
+def load_record(path: str) -> dict[str, Any]:
+    """A saved report as data; a file that is not one is a usage error (exit 2)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -66,6 +106,15 @@ def replay(path: str) -> tuple[Evaluation, str]:
         raise UsageError(f"{path}: not a sopgate JSON report ({exc})") from None
     if not isinstance(data, dict) or data.get("report") != 1:
         raise UsageError(f'{path}: not a sopgate report (expected "report": 1)')
+    return data
+
+
+def replay(path: str, *, key: str | None = None) -> tuple[Evaluation, str]:
+    """Re-evaluate a saved report; raise :class:`ReplayMismatch` (exit 1) when the SOP or
+    facts inside were altered, the record was edited after it was written, the decision is
+    no longer the same, or the attestation next to it does not match (with ``key``: is not
+    signed by that key)."""
+    data = load_record(path)
     try:
         sop_info, facts_data = data["sop"], data["facts"]
         text, recorded_sha = sop_info["text"], sop_info["sha256"]
@@ -73,7 +122,9 @@ def replay(path: str) -> tuple[Evaluation, str]:
     except (KeyError, TypeError) as exc:
         raise UsageError(f"{path}: report lacks {exc}") from None
     problems = []
-    actual_sha = hashlib.sha256(str(text).encode("utf-8")).hexdigest()
+    if DIGEST_KEY in data and data[DIGEST_KEY] != report_digest(data):
+        problems.append("the record was edited after it was written (report_digest differs)")
+    actual_sha = sha256(str(text).encode("utf-8"))
     if actual_sha != recorded_sha:
         problems.append(
             f"the SOP text was altered (sha256 {actual_sha[:12]}, recorded "
@@ -92,8 +143,11 @@ def replay(path: str) -> tuple[Evaluation, str]:
     except InputError as exc:
         raise ReplayMismatch(f"{path}: the SOP inside is no longer valid:\n{exc}") from None
     evaluation = evaluate(loaded, facts, target)
-    now = [(r.key, r.state, list(r.reasons)) for r in evaluation.steps]
-    then = [(s.get("id"), s.get("state"), s.get("reasons")) for s in steps]
+    now: list[tuple[Any, ...]] = [(r.key, r.state, list(r.reasons)) for r in evaluation.steps]
+    then: list[tuple[Any, ...]] = [(s.get("id"), s.get("state"), s.get("reasons")) for s in steps]
+    if all(isinstance(s, dict) and "approvers" in s for s in steps):
+        now = [(*n, list(r.approvers)) for n, r in zip(now, evaluation.steps, strict=True)]
+        then = [(*t, s["approvers"]) for t, s in zip(then, steps, strict=False)]
     if evaluation.decision != data.get("decision"):
         problems.append(f"decision is now {evaluation.decision}, recorded {data.get('decision')}")
     if now != then:
@@ -104,9 +158,10 @@ def replay(path: str) -> tuple[Evaluation, str]:
             f"{path}: replay does not confirm the recorded decision:\n  - "
             + "\n  - ".join(problems)
         )
+    attested = check_attestation(Path(path), data, key) if target else ""
     decision = evaluation.decision or "status"
     what = f"decision {decision} for {target}" if target else "sequence status"
     return evaluation, (
         f"replay confirmed: {what}, {len(now)} step results identical "
-        f"(sopgate {__version__}, recorded by {data.get('sopgate')})"
+        f"(sopgate {__version__}, recorded by {data.get('sopgate')}){attested}"
     )

@@ -1,4 +1,5 @@
-"""The sequence as a Mermaid ``flowchart TD``: one node per plan node, coloured by state.
+"""The sequence as a Mermaid ``flowchart TD``: one node per plan node, coloured by state,
+with its owner, a legend, and the asked-about step marked.
 
 GitHub and GitLab render Mermaid inside Markdown, so every label is escaped to stay inside
 its quotes and never to close the surrounding code fence.
@@ -10,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 from sopgate.evaluate import STATES, State, StepResult
+from sopgate.render.graph import MAX_HEIGHT, MORE, Drawing, draw
 from sopgate.sop.plan import Node, Plan
 
 #: Fill, stroke and text colour per state; shared with the DOT renderer.
@@ -21,6 +23,9 @@ PALETTE: dict[State, tuple[str, str, str]] = {
     "failed": ("#ffc1c0", "#cf222e", "#5c0000"),
     "rejected": ("#cf222e", "#82071e", "#ffffff"),
 }
+
+#: The legend reads in the order a step moves through.
+LEGEND_ORDER: tuple[State, ...] = ("blocked", "waiting", "ready", "done", "failed", "rejected")
 
 # Words that end or restructure a flowchart when used as a bare node id.
 _RESERVED = frozenset(
@@ -91,13 +96,22 @@ def escape_label(text: str) -> str:
     return "".join(_LABEL_ESCAPES.get(char, char) for char in text)
 
 
-def node_lines(node: Node, result: StepResult | None) -> list[str]:
-    """The lines of a node's label: the step title (or the region inside its group),
-    then the state when one is known."""
+def node_lines(node: Node, result: StepResult | None, *, target: str | None = None) -> list[str]:
+    """The lines of a node's label: the step title (or the region inside its group), its
+    owner, then the state when one is known; the asked-about node says so."""
     lines = [node.region if node.region is not None else node.step.title]
+    lines.append(f"owner: {node.step.owner}")
     if result is not None:
         lines.append(result.state)
+    if node.key == target:
+        gate = f": gate {'open' if result.gate_open else 'closed'}" if result else ""
+        lines.append(f"▶ asked about{gate}")
     return lines
+
+
+#: Neutral grey for region groups and the legend: no state's colour (yellow is "waiting").
+GROUP_STYLE = "fill:#f6f8fa,stroke:#8c959f,color:#24292f"
+TARGET_STYLE = "stroke-width:4px"
 
 
 def mermaid_for_plan(
@@ -105,37 +119,74 @@ def mermaid_for_plan(
     results: Mapping[str, StepResult] | None = None,
     *,
     target: str | None = None,
+    focus: bool = False,
+    max_height: int = MAX_HEIGHT,
+    drawing: Drawing | None = None,
 ) -> str:
-    """A ``flowchart TD`` of the whole sequence; ``results`` (by node key) adds states and
-    colours, ``target`` draws the gated node with a heavy border."""
+    """A ``flowchart TD`` of the sequence (see :func:`sopgate.render.graph.draw` for what is
+    drawn); ``results`` (by node key) adds states, colours and a legend, ``target`` marks
+    the asked-about node with a heavy border and a label line."""
+    drawing = drawing or draw(plan, results, focus=focus, max_height=max_height)
     ids = NodeIds()
+    for key in drawing.keys:
+        ids(key)
+    shown = {node.key for node in drawing.nodes}
     out = ["flowchart TD"]
+    groups: list[str] = []
     for step_id, keys in plan.instances.items():
-        nodes = [plan.by_key[key] for key in keys]
+        nodes = [plan.by_key[key] for key in keys if key in shown]
+        if not nodes:
+            continue
         if nodes[0].region is None:
-            out.append(f"    {_node(nodes[0], ids, results)}")
+            out.append(f"    {_node(nodes[0], ids, results, target)}")
             continue
         group = ids(f"{step_id}__group")
+        groups.append(group)
         out.append(f'    subgraph {group}["{escape_label(nodes[0].step.title)}"]')
-        out.extend(f"        {_node(node, ids, results)}" for node in nodes)
+        out.extend(f"        {_node(node, ids, results, target)}" for node in nodes)
         out.append("    end")
-    out.extend(f"    {ids(need)} --> {ids(node.key)}" for node in plan.nodes for need in node.needs)
+    if drawing.folded:
+        more = f"{drawing.folded} more steps not drawn: see the table"
+        out.append(f'    {ids(MORE)}(["{escape_label(more)}"])')
+        groups.append(ids(MORE))
+    out.extend(f"    {ids(need)} --> {ids(key)}" for need, key in drawing.edges)
     if results is not None:
-        out.extend(_classes(plan, results, ids))
-    if target is not None and target in plan.by_key:
-        out.append(f"    style {ids(target)} stroke-width:4px")
+        out.extend(_legend(ids, target if target in shown else None))
+        groups.append(ids("legend__group"))
+        out.extend(_classes(drawing, results, ids))
+    out.extend(f"    style {group} {GROUP_STYLE}" for group in groups)
+    if target is not None and target in shown:
+        out.append(f"    style {ids(target)} {TARGET_STYLE}")
     return "\n".join(out) + "\n"
 
 
-def _node(node: Node, ids: NodeIds, results: Mapping[str, StepResult] | None) -> str:
+def _node(
+    node: Node, ids: NodeIds, results: Mapping[str, StepResult] | None, target: str | None
+) -> str:
     result = results.get(node.key) if results is not None else None
-    label = "<br/>".join(escape_label(line) for line in node_lines(node, result))
+    lines = node_lines(node, result, target=target)
+    label = "<br/>".join(escape_label(line) for line in lines)
     if node.step.type == "decision":
         return f'{ids(node.key)}{{"{label}"}}'
     return f'{ids(node.key)}["{label}"]'
 
 
-def _classes(plan: Plan, results: Mapping[str, StepResult], ids: NodeIds) -> list[str]:
+def _legend(ids: NodeIds, target: str | None) -> list[str]:
+    """One node per state in its colour, and what the heavy border means. Unlinked, the
+    nodes stack in a narrow column beside the sequence; a row would be wider than most
+    sequences and make Mermaid shrink the whole diagram."""
+    out = [f'    subgraph {ids("legend__group")}["Legend"]']
+    out.extend(f'        {ids(f"legend__{state}")}["{state}"]' for state in LEGEND_ORDER)
+    if target is not None:
+        out.append(f'        {ids("legend__target")}["heavy border: the step asked about"]')
+    out.append("    end")
+    if target is not None:
+        style = f"fill:#ffffff,stroke:#24292f,color:#24292f,{TARGET_STYLE}"
+        out.append(f"    style {ids('legend__target')} {style}")
+    return out
+
+
+def _classes(drawing: Drawing, results: Mapping[str, StepResult], ids: NodeIds) -> list[str]:
     out = []
     for state in STATES:
         fill, stroke, color = PALETTE[state]
@@ -143,9 +194,9 @@ def _classes(plan: Plan, results: Mapping[str, StepResult], ids: NodeIds) -> lis
     for state in STATES:
         members = [
             ids(node.key)
-            for node in plan.nodes
+            for node in drawing.nodes
             if node.key in results and results[node.key].state == state
         ]
-        if members:
-            out.append(f"    class {','.join(members)} {state}")
+        members.append(ids(f"legend__{state}"))
+        out.append(f"    class {','.join(members)} {state}")
     return out

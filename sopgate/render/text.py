@@ -1,8 +1,10 @@
-"""The terminal report: one line per step in plan order, its reasons below it."""
+"""The terminal report: the decision, the next actions, then one line per step in plan
+order with its reasons below it; every line fits 100 columns."""
 
 from __future__ import annotations
 
 import re
+import textwrap
 from datetime import UTC, datetime
 
 from sopgate.evaluate import Evaluation, State
@@ -34,35 +36,61 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: Every line of the report fits a terminal this wide.
+WIDTH = 100
+
+
+def wrap(text: str, first: str, rest: str | None = None) -> list[str]:
+    """``text`` cleaned and wrapped to :data:`WIDTH` columns behind the given indents."""
+    lines = textwrap.wrap(
+        clean(text),
+        width=WIDTH,
+        initial_indent=first,
+        subsequent_indent=first if rest is None else rest,
+        break_on_hyphens=False,
+    )
+    return lines or [first.rstrip()]
+
+
 def render_text(evaluation: Evaluation, *, color: bool = False) -> str:
-    """The report for a terminal; ANSI colours only with ``color=True``."""
+    """The report for a terminal, in the order people need it: the decision, the next
+    actions, then the sequence; ANSI colours only with ``color=True``."""
 
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     facts = evaluation.facts
-    out = [
-        f"sopgate: {clean(evaluation.loaded.sop.name)} @ {facts.commit[:12]} "
+    out = wrap(
+        f"sopgate: {evaluation.loaded.sop.name} @ {facts.commit[:12]} "
         f"(observed {timestamp(facts.observed_at)})",
         "",
-    ]
-    width = max((len(clean(result.key)) for result in evaluation.steps), default=0)
-    for result in evaluation.steps:
-        tag = f"[{result.state}]".ljust(_TAG_WIDTH)
-        key = clean(result.key).ljust(width)
-        marker = ">" if result.key == evaluation.target else " "
-        line = f"{marker} {paint(tag, _COLOURS[result.state])} {key}  {clean(result.owner)}"
-        out.append(line.rstrip())
-        indent = " " * (2 + _TAG_WIDTH + 1)
-        out.extend(f"{indent}- {clean(reason)}" for reason in result.reasons)
+        "  ",
+    )
     decision = evaluation.decision
     if evaluation.target is not None and decision is not None:
+        result = evaluation.by_key[evaluation.target]
         verdict = paint(decision.upper(), _BOLD + _DECISION_COLOURS[decision])
         out += ["", f"Decision for {clean(evaluation.target)}: {verdict}"]
+        out += wrap(f"{result.name} is {result.state} (owner {result.owner})", "  ", "    ")
+        for reason in result.reasons:
+            out += wrap(reason, "  - ", "    ")
     out.append("")
     if evaluation.next:
         out.append("Next:")
-        out.extend(f"  - {clean(action)}" for action in evaluation.next)
+        for action in evaluation.next:
+            out += wrap(action, "  - ", "    ")
     else:
         out.append("Next: nothing left to do")
+    out += ["", "Sequence:"]
+    width = min(max((len(clean(result.key)) for result in evaluation.steps), default=0), 40)
+    indent = " " * (2 + _TAG_WIDTH + 1)
+    for result in evaluation.steps:
+        tag = f"[{result.state}]".ljust(_TAG_WIDTH)
+        marker = ">" if result.key == evaluation.target else " "
+        plain = f"{marker} {tag} {clean(result.key).ljust(width)}  {clean(result.owner)}"
+        lines = wrap(plain, "", indent)
+        lines[0] = lines[0].replace(tag, paint(tag, _COLOURS[result.state]), 1)
+        out += [line.rstrip() for line in lines]
+        for reason in result.reasons:
+            out += wrap(reason, f"{indent}- ", f"{indent}  ")
     return "\n".join(out) + "\n"

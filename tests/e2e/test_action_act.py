@@ -335,8 +335,20 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n"
         "  steps:\n    - run: exit 1\n      shell: bash\n"
     )
+    # act has no artifact service offline: the upload of the audit record uploads nothing.
+    uploader = tmp / "upload-stand-in"
+    uploader.mkdir()
+    (uploader / "action.yml").write_text(
+        "name: stand-in\ndescription: uploads nothing\nruns:\n  using: composite\n"
+        "  steps:\n    - run: exit 0\n      shell: bash\n"
+    )
     local_repositories = [
-        arg for uses in external for arg in ("--local-repository", f"{uses}={standin}")
+        arg
+        for uses in external
+        for arg in (
+            "--local-repository",
+            f"{uses}={uploader if uses.startswith('actions/upload-artifact@') else standin}",
+        )
     ]
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",

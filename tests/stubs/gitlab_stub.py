@@ -3,7 +3,10 @@
 Standard library only: ``http.server`` in a thread on 127.0.0.1. It serves canned JSON per
 ``(METHOD, path)`` (paths as sent, ``/api/v4/...``), paginates every list the way GitLab does
 (``page``/``per_page``, ``Link`` and ``X-Next-Page`` headers), records every request, and
-keeps the notes and commit statuses that clients post so tests can assert on them.
+keeps the notes and commit statuses that clients post so tests can assert on them. A job
+served at ``GET /projects/:id/jobs/:job_id`` can be retried (``POST .../retry``): the retry is a
+new job (id, ``user`` the token's own, status ``pending``) served at its own path, the retried
+job no longer retryable, as GitLab does.
 
 Hostile modes, for the transport tests (issue 7): ``next_links`` replaces a listing's
 ``Link: rel="next"`` (to another host, a lookalike port, the page itself), ``next_pages``
@@ -29,6 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 _NOTES = re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes(?:/(\d+))?$")
 _STATUS = re.compile(r"^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{40})$")
+_RETRY = re.compile(r"^/api/v4/projects/([^/]+)/jobs/(\d+)/retry$")
 _DEPLOYMENTS = re.compile(r"^/api/v4/projects/([^/]+)/deployments$")
 BOT = {"id": 1, "username": "project_7_bot", "name": "sopgate", "bot": True}
 
@@ -75,6 +79,7 @@ class GitLabStub:
     cuts: set[str] = field(default_factory=set)  # paths whose body stops halfway
     requests: list[Recorded] = field(default_factory=list)
     posted_statuses: list[dict[str, Any]] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)  # job ids retried, in order
     url: str = ""
     _next_id: int = 9000
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -102,6 +107,9 @@ class GitLabStub:
             match = _STATUS.match(path)
             if match and method == "POST":
                 return self._status(match, body)
+            match = _RETRY.match(path)
+            if match and method == "POST" and (method, path) not in self.routes:
+                return self._retry(match)
             status, canned = self.routes.get((method, path), (404, {"message": "404 Not Found"}))
             return status, canned, {}
 
@@ -174,6 +182,22 @@ class GitLabStub:
         }
         self.posted_statuses.append(entry)
         return 201, entry, {}
+
+    def _retry(self, match: re.Match[str]) -> tuple[int, Any, dict[str, str]]:
+        job_path = f"/api/v4/projects/{match.group(1)}/jobs/{match.group(2)}"
+        status, job = self.routes.get(("GET", job_path), (404, None))
+        if status != 200 or not isinstance(job, dict):
+            return 404, {"message": "404 Job Not Found"}, {}
+        if job.get("retried") or job.get("status") not in ("failed", "canceled", "success"):
+            return 403, {"message": "403 Forbidden - Job is not retryable"}, {}
+        self._next_id += 1
+        new = {**job, "id": self._next_id, "status": "pending", "user": dict(BOT)}
+        new["web_url"] = str(job.get("web_url", "")).rsplit("/", 1)[0] + f"/{self._next_id}"
+        new.pop("retried", None)
+        job["retried"] = True
+        self.routes[("GET", job_path.rsplit("/", 1)[0] + f"/{self._next_id}")] = (200, new)
+        self.retried.append(int(match.group(2)))
+        return 201, new, {}
 
 
 def _handler(stub: GitLabStub) -> type[BaseHTTPRequestHandler]:

@@ -21,7 +21,7 @@ from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import Api, RetryPolicy
 from sopgate.platforms.github.gather import Found, Gatherer, Settings
 from sopgate.platforms.github.publish import Publisher
-from sopgate.platforms.github.sync import Syncer, gate_run, nothing_to_sync
+from sopgate.platforms.github.sync import NothingToSync, Syncer, gate_run, nothing_to_sync
 from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, require_safe_api_url
 
 if TYPE_CHECKING:
@@ -125,9 +125,12 @@ class GitHubAdapter:
 
     # -- sopgate sync (sopgate.sync.SyncAdapter) -------------------------------------------------
 
-    def nothing_to_sync(self) -> str | None:
-        """Why this event has no pull request to sync (no request), or None."""
-        return nothing_to_sync(self.settings)
+    def for_sync(self) -> None:
+        """Called by ``sopgate sync`` before it gathers: raises :class:`NothingToSync` (exit 0,
+        no request) when the event concerns no pull request of this repository."""
+        reason = nothing_to_sync(self.settings)
+        if reason is not None:
+            raise NothingToSync(reason)
 
     def gate_run(self, url: str | None) -> RunRef | None:
         """The workflow run of this repository a status's ``target_url`` points at."""

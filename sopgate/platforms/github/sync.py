@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sopgate.errors import PlatformError
+from sopgate.errors import PlatformError, SopgateError
 from sopgate.platforms import one_line
 from sopgate.platforms.github.api import JSON, Api
 from sopgate.platforms.github.gather import COMMIT_EVENTS, Found, Settings, listed_pull
@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 RUN_PATH = re.compile(
     r"/([^/]+)/([^/]+)/actions/runs/([1-9][0-9]{0,18})(?:/job/[0-9]+|/attempts/[0-9]+)?"
 )
+
+
+class NothingToSync(SopgateError):
+    """Not a failure: the event concerns no pull request's gates (a comment on an issue, a
+    workflow run of a push). Exit 0 with this line."""
+
+    exit_code = 0
 
 
 def nothing_to_sync(settings: Settings) -> str | None:

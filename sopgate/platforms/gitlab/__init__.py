@@ -5,10 +5,14 @@ project or group access token in ``GITLAB_TOKEN``. ``CI_JOB_TOKEN`` alone is ref
 token cannot read merge request approvals or notes, nor post notes or commit statuses.
 The API URL must be ``https://`` (``http://`` only for loopback, or with
 ``SOPGATE_ALLOW_HTTP=1``); ``SOPGATE_API_TIMEOUT`` bounds each gather's requests in seconds.
+
+``sopgate sync`` (:meth:`GitLabAdapter.for_sync`) syncs the merge request named by
+``SOPGATE_MR_IID`` or the webhook event in ``TRIGGER_PAYLOAD``, at its head commit.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,10 +28,13 @@ from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, requir
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
+    from sopgate.sync import RunActors, RunRef
 
 __all__ = ["GitLabAdapter", "RetryPolicy", "Settings", "from_env"]
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+#: What names the merge request of a sync run, in this order.
+SYNC_VARIABLES = ("SOPGATE_MR_IID", "TRIGGER_PAYLOAD", "CI_MERGE_REQUEST_IID")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +44,7 @@ class Settings:
     server_url: str
     token: str
     project_id: str
-    commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on
+    commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on; sync: MR head
     project_path: str | None = None
     mr_iid: int | None = None
     source_sha: str | None = None  # merged-results pipelines: the MR head
@@ -51,6 +58,8 @@ class Settings:
     ref_name: str | None = None  # CI_COMMIT_REF_NAME: the branch or tag the pipeline runs for
     branch: str | None = None  # CI_COMMIT_BRANCH: set on branch pipelines only
     tag: str | None = None  # CI_COMMIT_TAG: set on tag pipelines only
+    #: A sync run: ``mr_iid`` is the MR it syncs, ``commit`` becomes the MR's head at gather.
+    sync: bool = False
 
 
 def _int(env: Mapping[str, str], name: str) -> int | None:
@@ -134,13 +143,32 @@ class GitLabAdapter:
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = now_utc,
         workdir: str = ".",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        #: The variables that name the MR of a sync run (see :meth:`for_sync`).
+        source = os.environ if env is None else env
+        self._sync_env = {k: source[k] for k in SYNC_VARIABLES if k in source}
         self.api = Api(
             url=settings.server_url, token=settings.token, policy=policy, budget=settings.budget
         )
         self.workdir = workdir
+        self._clock = clock
         self._gatherer = Gatherer(self.api, settings, clock=clock)
+
+    def for_sync(self, env: Mapping[str, str] | None = None) -> None:
+        """Make this adapter gather for ``sopgate sync``: the merge request named by
+        ``SOPGATE_MR_IID``, else by the webhook event in ``TRIGGER_PAYLOAD`` (a merge request or
+        note event), else ``CI_MERGE_REQUEST_IID``; at the MR's head commit, with no
+        initiator. ``env`` defaults to the variables the adapter was made from (the
+        process's when none were given). Raises :class:`~sopgate.errors.UsageError` when
+        none names an MR. Once set for sync, later calls change nothing."""
+        from sopgate.platforms.gitlab.sync import sync_settings
+
+        if self.settings.sync:
+            return
+        self.settings = sync_settings(self.settings, self._sync_env if env is None else env)
+        self._gatherer = Gatherer(self.api, self.settings, clock=self._clock)
 
     def gather(self, *, sop_path: str, sync: bool = False) -> Gathered:
         """Snapshot the facts of the pipeline's commit.
@@ -167,13 +195,23 @@ class GitLabAdapter:
         50). What GitLab will not tell (Free tier, hidden groups) becomes unknown (None or
         absent) with a line in ``facts.notes``; anything else raises
         :class:`PlatformError`. Approvals and the rest are read afresh on every call, so
-        ``--wait`` sees new approvals. ``sync`` (``sopgate sync``) drops the initiator: the
-        person whose comment started a sync run is not excluded for it. Each call has its
+        ``--wait`` sees new approvals. ``sync`` (``sopgate sync``, or :meth:`for_sync`
+        before) gathers the merge request the sync run is about, at its head, with no
+        initiator: the person whose comment started a sync run is not excluded for it (one
+        more request: the MR, for its head). Each call has its
         own time budget for all its requests and retry sleeps (``SOPGATE_API_TIMEOUT``
         seconds, default 120).
         """
         self.api.restart_budget()
-        return self._gatherer.gather(sop_path=sop_path, sync=sync)
+        if sync:
+            self.for_sync()
+        if self.settings.sync:
+            from sopgate.platforms.gitlab.sync import at_head
+
+            # The sync pipeline runs on the default branch: the change is the MR's head.
+            self.settings = at_head(self.api, self.settings)
+            self._gatherer = Gatherer(self.api, self.settings, clock=self._clock)
+        return self._gatherer.gather(sop_path=sop_path, sync=self.settings.sync)
 
     def publish(self, evaluation: Evaluation, *, dry_run: bool) -> list[str]:
         """Update the sticky MR note (found by its ``<!-- sopgate -->`` marker), post the
@@ -188,6 +226,48 @@ class GitLabAdapter:
         )
         return publisher.publish(evaluation, dry_run=dry_run)
 
+    # -- sopgate sync (see sopgate.sync.SyncAdapter) -------------------------------------
+
+    def gate_run(self, url: str | None) -> RunRef | None:
+        """The job a status ``target_url`` points at when it is exactly
+        ``{server}/{CI_PROJECT_PATH}/-/jobs/{id}``; None for anything else. No request."""
+        from sopgate.platforms.gitlab.sync import gate_job
+
+        s = self.settings
+        return gate_job(url, server_url=s.server_url, project_path=s.project_path)
+
+    def run_actors(self, run: RunRef) -> RunActors:
+        """Who started the job: ``GET /projects/:id/jobs/:job_id`` (one request)."""
+        from sopgate.platforms.gitlab.sync import job_actors
+
+        return job_actors(self.api, self.settings, run)
+
+    def rerun(self, run: RunRef, *, dry_run: bool) -> str:
+        """Retry the failed gate job, once (``POST /projects/:id/jobs/:job_id/retry``)."""
+        from sopgate.platforms.gitlab.sync import retry_job
+
+        return self._redact(retry_job(self.api, self.settings, run, dry_run=dry_run))
+
+    def publish_sync(
+        self, evaluation: Evaluation, *, keep: frozenset[str], dry_run: bool
+    ) -> list[str]:
+        """Update the sticky MR note and set one commit status ``sopgate/KEY`` per step but
+        those in ``keep``, on the MR's head, each pointing at the MR (never at a job: a job
+        URL is what marks a gate run to retry). Failures are lines, never exceptions."""
+        from sopgate.platforms.gitlab.publish import Publisher
+
+        if self.settings.sync and self._gatherer.last_mr is None:
+            # Before a gather, settings.commit is still the sync pipeline's own commit.
+            return ["MR note and commit statuses: not published, the MR head is not known yet"]
+        publisher = Publisher(
+            self.api, self.settings, workdir=self.workdir, mr=self._gatherer.last_mr
+        )
+        return publisher.publish_sync(evaluation, keep=keep, dry_run=dry_run)
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.token
+        return text.replace(token, "[token]") if token else text
+
 
 def from_env(
     env: Mapping[str, str],
@@ -196,8 +276,17 @@ def from_env(
     policy: RetryPolicy | None = None,
     clock: Callable[[], datetime] = now_utc,
     workdir: str = ".",
+    sync: bool = False,
 ) -> GitLabAdapter:
-    """The adapter for the running GitLab CI job (see :func:`settings_from_env`)."""
-    return GitLabAdapter(
-        settings_from_env(env, token_env=token_env), policy=policy, clock=clock, workdir=workdir
+    """The adapter for the running GitLab CI job (see :func:`settings_from_env`); with
+    ``sync``, for ``sopgate sync`` (see :meth:`GitLabAdapter.for_sync`)."""
+    adapter = GitLabAdapter(
+        settings_from_env(env, token_env=token_env),
+        policy=policy,
+        clock=clock,
+        workdir=workdir,
+        env=env,
     )
+    if sync:
+        adapter.for_sync(env)
+    return adapter

@@ -1,4 +1,5 @@
-"""Publishing to GitLab after evaluation: sticky MR note, commit status, dotenv and JUnit.
+"""Publishing to GitLab after evaluation: sticky MR note, commit status, dotenv and JUnit;
+for ``sopgate sync``, the note and one commit status per step.
 
 Best effort: every publication returns one line saying what happened, failures included;
 nothing here raises, so publishing can never change the decision or the exit code.
@@ -7,6 +8,7 @@ nothing here raises, so publishing can never change the decision or the exit cod
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +17,7 @@ from sopgate.platforms.gitlab.client import Api, ApiError, path_id
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
-    from sopgate.evaluate import Evaluation
+    from sopgate.evaluate import Evaluation, StepResult
     from sopgate.platforms.gitlab import Settings
     from sopgate.platforms.gitlab.gather import MergeRequest
 
@@ -23,6 +25,13 @@ ENV_FILE = "sopgate.env"
 JUNIT_FILE = "sopgate-junit.xml"
 NOTE_LIMIT = 1_000_000  # GitLab rejects longer notes
 DESCRIPTION_LIMIT = 255
+#: A step's state as a commit status of a sync run (GitLab: pending, running, success,
+#: failed, canceled): done is success, a vetoed or failed step is failed, the rest pending.
+SYNC_STATES = {"done": "success", "rejected": "failed", "failed": "failed"}
+
+
+def cut(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dotenv(evaluation: Evaluation) -> str:
@@ -70,6 +79,68 @@ class Publisher:
             except Exception as exc:  # best effort by contract: report, never raise
                 lines.append(f"{what}: not published: {type(exc).__name__}: {exc}")
         return [self._redact(line) for line in lines]
+
+    def publish_sync(
+        self, evaluation: Evaluation, *, keep: frozenset[str], dry_run: bool
+    ) -> list[str]:
+        """The sticky note, then one commit status ``sopgate/KEY`` per step on the MR's
+        head except the keys in ``keep``. One line each; failures are lines."""
+        self.api.restart_budget()
+        lines = [self._guarded("MR note", lambda: self._note(evaluation, dry_run))]
+        for result in evaluation.steps:
+            name = f"sopgate/{result.key}"
+            if result.key in keep:
+                lines.append(f"commit status {name}: kept (it points at a gate job)")
+                continue
+            lines.append(
+                self._guarded(f"commit status {name}", partial(self._step_status, result, dry_run))
+            )
+        return [self._redact(line) for line in lines]
+
+    def _guarded(self, what: str, action: Callable[[], str]) -> str:
+        try:
+            return action()
+        except (SopgateError, OSError) as exc:
+            return f"{what}: not published: {exc}"
+        except Exception as exc:  # best effort by contract: report, never raise
+            return f"{what}: not published: {type(exc).__name__}: {exc}"
+
+    def _step_status(self, result: StepResult, dry_run: bool) -> str:
+        state = SYNC_STATES.get(result.state, "pending")
+        name = f"sopgate/{result.key}"
+        reason = f": {result.reasons[0]}" if result.reasons else ""
+        data: dict[str, object] = {
+            "state": state,
+            "name": name,
+            "description": cut(f"{result.state}{reason}"),
+        }
+        if self.settings.pipeline_id is not None:
+            data["pipeline_id"] = self.settings.pipeline_id
+        url = self._mr_url()
+        if url:
+            data["target_url"] = url  # never a job URL: that marks a gate run to retry
+        sha = self.settings.commit
+        what = f"commit status {name}={state} on {sha[:12]}"
+        if dry_run:
+            return f"commit status: would post {name}={state} on {sha[:12]}"
+        path = f"{self.project}/statuses/{sha}"
+        try:
+            self.api.post(path, data)
+        except ApiError as exc:
+            if exc.status == 400 and "cannot transition status" in str(exc).lower():
+                return f"{what}: not changed, GitLab keeps its current state ({exc})"
+            if exc.status is None or exc.status < 500:
+                raise
+            self.api.post(path, data)  # posting a status twice is harmless
+        return f"{what}: posted"
+
+    def _mr_url(self) -> str | None:
+        if self.mr is not None and self.mr.url:
+            return self.mr.url
+        s = self.settings
+        if s.mr_iid is not None and s.project_path:
+            return f"{s.server_url}/{s.project_path}/-/merge_requests/{s.mr_iid}"
+        return None
 
     def _redact(self, text: str) -> str:
         token = self.settings.token
@@ -137,9 +208,7 @@ class Publisher:
         state = "success" if result.gate_open else "failed"
         name = f"sopgate/{target}"
         reason = f": {result.reasons[0]}" if result.reasons else ""
-        description = f"gate {evaluation.decision}, {result.state}{reason}"
-        if len(description) > DESCRIPTION_LIMIT:
-            description = description[: DESCRIPTION_LIMIT - 1] + "…"
+        description = cut(f"gate {evaluation.decision}, {result.state}{reason}")
         sha = self.settings.commit
         data: dict[str, object] = {"state": state, "name": name, "description": description}
         if self.settings.pipeline_id is not None:

@@ -8,32 +8,52 @@ from sopgate.render.text import render_text
 from .builders import evaluation
 
 
-def test_plain_report() -> None:
+def test_plain_report_puts_decision_and_next_first() -> None:
     ev = evaluation(
         {"go-no-go": "waiting", "production[eu-west]": "blocked"}, target="production[eu-west]"
     )
     lines = render_text(ev).splitlines()
-    assert lines[0] == (
-        "sopgate: Fraud-scoring model release @ 4b825dc642cb (observed 2026-11-26T10:00:00Z)"
-    )
-    assert lines[2] == "  [done]     data-readiness        data-science"
-    assert "  [waiting]  go-no-go              release-managers" in lines
+    assert lines[:10] == [
+        "sopgate: Fraud-scoring model release @ 4b825dc642cb (observed 2026-11-26T10:00:00Z)",
+        "",
+        "Decision for production[eu-west]: CLOSED",
+        "  Production rollout is blocked (owner sre)",
+        "  - needs production[eu-west] done first",
+        "",
+        "Next:",
+        "  - go-no-go: needs 1 approval from security (sec-bob, sec-carol); has 0",
+        "",
+        "Sequence:",
+    ]
+    assert lines[10] == "  [done]     data-readiness        data-science"
     waiting = lines.index("  [waiting]  go-no-go              release-managers")
     assert lines[waiting + 1] == (
         "             - needs 1 approval from security (sec-bob, sec-carol); has 0"
     )
     assert "> [blocked]  production[eu-west]   sre" in lines
-    assert "Decision for production[eu-west]: CLOSED" in lines
-    assert lines[-2:] == [
-        "Next:",
-        "  - go-no-go: needs 1 approval from security (sec-bob, sec-carol); has 0",
-    ]
+    assert lines[-1] == "  [done]     post-deploy-watch     sre"
 
 
 def test_status_has_no_decision_line() -> None:
     text = render_text(evaluation())
     assert "Decision" not in text
-    assert text.endswith("\nNext: nothing left to do\n")
+    assert "\n\nNext: nothing left to do\n\nSequence:\n" in text
+
+
+def test_every_line_fits_100_columns() -> None:
+    long = "needs 1 sign-off from sre (" + ", ".join(f"person-{i}" for i in range(40)) + "); has 0"
+    ev = evaluation(
+        {"go-no-go": "waiting"},
+        reasons={"go-no-go": (long, "x" * 250)},
+        target="go-no-go",
+    )
+    lines = render_text(ev).splitlines()
+    assert max(len(line) for line in lines) <= 100
+    next_at = lines.index("Next:")
+    assert lines[next_at + 1].startswith("  - go-no-go: needs 1 sign-off from sre (person-0, ")
+    assert lines[next_at + 2].startswith("    person-")  # continued, indented under the dash
+    words = " ".join(line.strip() for line in lines[next_at + 1 : next_at + 7])
+    assert "person-39); has 0" in words
 
 
 @pytest.mark.parametrize(
@@ -65,4 +85,4 @@ def test_user_text_cannot_inject_escape_codes() -> None:
     assert "\x1b" not in text
     assert "\x07" not in text
     assert "\r" not in text
-    assert "rejected by rob:  [2J boom " in text
+    assert "  - staging: rejected by rob:  [2J boom\n" in text

@@ -1,0 +1,99 @@
+"""The audit record: approvers per step, the chain of needed records, its own digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from sopgate.cli import main
+
+SOP = "examples/.sopgate.yml"
+GREEN = "examples/facts/green.yml"
+
+
+def write(capsys: pytest.CaptureFixture[str], folder: Path, step: str) -> dict[str, object]:
+    code = main(["check", step, "--sop", SOP, "--facts", GREEN, "--report-dir", str(folder)])
+    capsys.readouterr()
+    assert code == 0
+    data: dict[str, object] = json.loads((folder / "sopgate-report.json").read_text())
+    return data
+
+
+def replay(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, str, str]:
+    code = main(["replay", str(path)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_record_digests_itself_without_its_own_digest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = write(capsys, tmp_path, "production[eu-west]")
+    body = {k: v for k, v in data.items() if k != "report_digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert data["report_digest"] == hashlib.sha256(canonical).hexdigest()
+
+
+def test_the_record_names_the_needed_steps_with_unknown_digests(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = write(capsys, tmp_path, "production[eu-west]")
+    # green.yml carries no digests of earlier records, so each is unknown (null), never guessed.
+    assert data["needs_records"] == {"go-no-go": None}
+
+
+def test_each_step_records_its_approvers_and_done_time(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = write(capsys, tmp_path, "go-no-go")
+    steps = {s["id"]: s for s in data["steps"]}  # type: ignore[attr-defined]
+    assert steps["go-no-go"]["approvers"] == ["bob", "rita"]
+    assert steps["go-no-go"]["done_at"] == "2026-11-26T08:10:00Z"
+    assert steps["security-review"]["approvers"] == ["sec-bob"]
+    assert steps["production[eu-west]"]["done_at"] is None
+
+
+def test_replay_names_an_edit_the_evaluation_cannot_see(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = write(capsys, tmp_path, "production[eu-west]")
+    data["needs_records"] = {"go-no-go": "0" * 64}
+    (tmp_path / "sopgate-report.json").write_text(json.dumps(data))
+    code, _out, err = replay(capsys, tmp_path / "sopgate-report.json")
+    assert code == 1
+    assert "the record was edited after it was written (report_digest differs)" in err
+
+
+def test_replay_names_a_changed_approver(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = write(capsys, tmp_path, "go-no-go")
+    for step in data["steps"]:  # type: ignore[attr-defined]
+        if step["id"] == "go-no-go":
+            step["approvers"] = ["rita", "mallory"]
+    body = {k: v for k, v in data.items() if k != "report_digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    data["report_digest"] = hashlib.sha256(canonical).hexdigest()  # a careful forger
+    (tmp_path / "sopgate-report.json").write_text(json.dumps(data))
+    (tmp_path / "sopgate-attestation.json").unlink()
+    code, _out, err = replay(capsys, tmp_path / "sopgate-report.json")
+    assert code == 1
+    assert "step results differ: go-no-go" in err
+
+
+def test_a_record_written_before_digests_and_approvers_still_replays(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = write(capsys, tmp_path, "go-no-go")
+    for key in ("report_digest", "needs_records"):
+        del data[key]
+    for step in data["steps"]:  # type: ignore[attr-defined]
+        del step["approvers"], step["done_at"]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "sopgate-report.json").write_text(json.dumps(data))
+    code, out, _err = replay(capsys, tmp_path / "old" / "sopgate-report.json")
+    assert code == 0
+    assert out.startswith("replay confirmed: decision open for go-no-go, 11 step results")
