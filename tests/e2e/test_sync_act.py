@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "stubs"))
@@ -35,10 +34,10 @@ from github_stub import GitHubState, GitHubStub  # type: ignore[import-not-found
 from test_action_act import (  # type: ignore[import-not-found]
     ACT_TIMEOUT,
     REPOSITORY,
-    ROOT,
     TOKEN,
     _act,
     _bin,
+    _local_repositories,
     _repository,
     _session,
     _stop,
@@ -193,15 +192,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     out = tmp / "out"
     out.mkdir()
     bin_dir = _bin(tmp / "bin")
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    external = [s["uses"] for s in action["runs"]["steps"] if "@" in s.get("uses", "")]
-    standin = tmp / "stand-in"
-    standin.mkdir()
-    (standin / "action.yml").write_text(
-        "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n"
-        "  steps:\n    - run: exit 1\n      shell: bash\n"
-    )
-    local = [arg for uses in external for arg in ("--local-repository", f"{uses}={standin}")]
+    local = _local_repositories(tmp)
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "HOME": str(tmp / "home"),
