@@ -310,6 +310,38 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.communicate()
 
 
+def _local_repositories(tmp: Path) -> list[str]:
+    """act's ``--local-repository`` arguments for every external action ``action.yml`` uses.
+
+    act reads every action a composite uses, run or not, and cannot fetch them offline: a
+    stand-in that fails for each (setup-python is skipped; actions/cache and setup-uv are
+    continue-on-error, so their failure exercises the fallback: no cache, pip), except the
+    upload of the audit record: act has no artifact service offline, so it uploads nothing.
+    """
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    external = [s["uses"] for s in action["runs"]["steps"] if "@" in s.get("uses", "")]
+    standin = tmp / "stand-in"
+    standin.mkdir()
+    (standin / "action.yml").write_text(
+        "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n"
+        "  steps:\n    - run: exit 1\n      shell: bash\n"
+    )
+    uploader = tmp / "upload-stand-in"
+    uploader.mkdir()
+    (uploader / "action.yml").write_text(
+        "name: stand-in\ndescription: uploads nothing\nruns:\n  using: composite\n"
+        "  steps:\n    - run: exit 0\n      shell: bash\n"
+    )
+    return [
+        arg
+        for uses in external
+        for arg in (
+            "--local-repository",
+            f"{uses}={uploader if uses.startswith('actions/upload-artifact@') else standin}",
+        )
+    ]
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     act = _act()
@@ -324,32 +356,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     bin_dir = _bin(tmp / "bin")
     event = tmp / "event.json"
     event.write_text(json.dumps(_event(head)))
-    # act reads every action a composite uses, run or not, and cannot fetch them offline: a
-    # stand-in that fails for each (setup-python is skipped; actions/cache and setup-uv are
-    # continue-on-error, so their failure exercises the fallback: no cache, pip).
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    external = [s["uses"] for s in action["runs"]["steps"] if "@" in s.get("uses", "")]
-    standin = tmp / "stand-in"
-    standin.mkdir()
-    (standin / "action.yml").write_text(
-        "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n"
-        "  steps:\n    - run: exit 1\n      shell: bash\n"
-    )
-    # act has no artifact service offline: the upload of the audit record uploads nothing.
-    uploader = tmp / "upload-stand-in"
-    uploader.mkdir()
-    (uploader / "action.yml").write_text(
-        "name: stand-in\ndescription: uploads nothing\nruns:\n  using: composite\n"
-        "  steps:\n    - run: exit 0\n      shell: bash\n"
-    )
-    local_repositories = [
-        arg
-        for uses in external
-        for arg in (
-            "--local-repository",
-            f"{uses}={uploader if uses.startswith('actions/upload-artifact@') else standin}",
-        )
-    ]
+    local_repositories = _local_repositories(tmp)
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "HOME": str(tmp / "home"),

@@ -70,6 +70,9 @@ class GitHubState:
     check_suites: list[dict[str, Any]] = field(default_factory=list)  # of any commit
     timeline: list[dict[str, Any]] = field(default_factory=list)  # issues/{n}/timeline
     approvals: list[dict[str, Any]] = field(default_factory=list)  # actions/runs/{id}/approvals
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # actions/runs/{id}
+    reruns: list[int] = field(default_factory=list)  # ids POSTed to rerun-failed-jobs
+    token_login: str = "github-actions[bot]"  # who the token writes as (the job token)
     latency: float = 0.0
     tricks: list[Trick] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
@@ -205,14 +208,27 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, state.timeline, True
             if re.fullmatch(rf"{repo}/actions/runs/\d+/approvals", path):
                 return 200, state.approvals, False
+            match = re.fullmatch(rf"{repo}/actions/runs/(\d+)", path)
+            if match:
+                run = state.runs.get(int(match.group(1)))
+                return (200, run, False) if run else (404, {"message": "Not Found"}, False)
+            match = re.fullmatch(rf"{repo}/pulls/(\d+)", path)
+            if match:
+                pull = next(
+                    (p for p in state.pulls if p.get("number") == int(match.group(1))), None
+                )
+                return (200, pull, False) if pull else (404, {"message": "Not Found"}, False)
             if re.fullmatch(rf"{repo}/issues/\d+/comments", path):
                 for comment in state.comments:  # URLs on this server, as GitHub's are
                     comment["url"] = f"{base}{repo}/issues/comments/{comment['id']}"
                 return 200, state.comments, True
             if re.fullmatch(rf"{repo}/commits/\w+/check-runs", path):
                 return 200, state.check_runs, "check_runs"
-            if re.fullmatch(rf"{repo}/commits/\w+/statuses", path):
-                return 200, list(reversed(state.statuses)), True
+            match = re.fullmatch(rf"{repo}/commits/(\w+)/statuses", path)
+            if match:  # newest first, of this commit (a seeded status without sha: any)
+                sha = match.group(1)
+                of = [s for s in reversed(state.statuses) if s.get("sha", sha) == sha]
+                return 200, of, True
             if re.fullmatch(rf"{repo}/commits/\w+/pulls", path):
                 return 200, state.pulls, True
             match = re.fullmatch(rf"{repo}/git/trees/(\w+)", path)
@@ -242,6 +258,15 @@ class _Handler(BaseHTTPRequestHandler):
                     return 404, {"message": "Not Found"}, False
                 return 200, [state.user(m) for m in members], True
         if method == "POST":
+            match = re.fullmatch(rf"{repo}/actions/runs/(\d+)/rerun-failed-jobs", path)
+            if match:
+                run = state.runs.get(int(match.group(1)))
+                if run is None:
+                    return 404, {"message": "Not Found"}, False
+                if run.get("status") != "completed":
+                    return 403, {"message": "This workflow run is not completed"}, False
+                state.reruns.append(int(match.group(1)))
+                return 201, {}, False
             match = re.fullmatch(rf"{repo}/statuses/(\w+)", path)
             if match:
                 status = dict(
@@ -259,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
                 comment = {
                     "id": number,
                     "body": body["body"],
-                    "user": state.user("bot[bot]"),
+                    "user": state.user(state.token_login),
                     "created_at": "2026-11-26T10:00:00Z",
                     "updated_at": "2026-11-26T10:00:00Z",
                     "url": f"{base}{repo}/issues/comments/{number}",

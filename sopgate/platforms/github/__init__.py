@@ -21,10 +21,12 @@ from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import Api, RetryPolicy
 from sopgate.platforms.github.gather import Found, Gatherer, Settings
 from sopgate.platforms.github.publish import Publisher
+from sopgate.platforms.github.sync import NothingToSync, Syncer, gate_run, nothing_to_sync
 from sopgate.platforms.transport import GATHER_DEADLINE, budget_from_env, require_safe_api_url
 
 if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
+    from sopgate.sync import RunActors, RunRef
 
 __all__ = ["GitHubAdapter", "RetryPolicy", "Settings", "from_env", "settings_from_env"]
 
@@ -54,6 +56,7 @@ class GitHubAdapter:
     name: str = "github"
     api: Api = field(init=False)
     found: Found | None = field(default=None, init=False)
+    _syncer: Syncer | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.api = Api(
@@ -66,8 +69,11 @@ class GitHubAdapter:
     def gather(self, *, sop_path: str) -> Gathered:
         """Snapshot the facts of the deployed commit.
 
-        The deployed commit is the pull request's head on pull request events, else
-        ``GITHUB_SHA`` (whose pull request is found through the commit's pulls). The SOP in
+        The deployed commit is the pull request's head on pull request events (and on
+        ``issue_comment``, ``check_run``, ``check_suite`` and ``workflow_run`` about a pull
+        request: never ``GITHUB_SHA``, the default branch's there), the event's ``head_sha``
+        on those three when they name no pull request, else ``GITHUB_SHA`` (whose pull
+        request is found through the commit's pulls). The SOP in
         force (``sop_text``) is always read through the API, never from the checkout (see
         :mod:`.sop_source`); the change's own version is ``proposed_sop_text`` when it
         differs, and ``sop_deleted`` says the change deletes or moves it. Approvals come in
@@ -83,6 +89,7 @@ class GitHubAdapter:
         self.api.begin()
         gatherer = Gatherer(self.api, self.settings, self.clock)
         gathered, self.found = gatherer.gather(sop_path)
+        self._syncer = None
         return gathered
 
     def job_names(self) -> tuple[str, ...]:
@@ -115,6 +122,40 @@ class GitHubAdapter:
         self.api.begin()
         publisher = Publisher(self.settings, self.api, self.markdown)
         return publisher.publish(evaluation, self.found, dry_run=dry_run)
+
+    # -- sopgate sync (sopgate.sync.SyncAdapter) -------------------------------------------------
+
+    def for_sync(self) -> None:
+        """Called by ``sopgate sync`` before it gathers: raises :class:`NothingToSync` (exit 0,
+        no request) when the event concerns no pull request of this repository."""
+        reason = nothing_to_sync(self.settings)
+        if reason is not None:
+            raise NothingToSync(reason)
+
+    def gate_run(self, url: str | None) -> RunRef | None:
+        """The workflow run of this repository a status's ``target_url`` points at."""
+        return gate_run(self.settings, url)
+
+    def run_actors(self, run: RunRef) -> RunActors:
+        """Who started ``run`` (``GET .../actions/runs/{id}``)."""
+        return self._sync().run_actors(run)
+
+    def rerun(self, run: RunRef, *, dry_run: bool) -> str:
+        """``POST .../actions/runs/{id}/rerun-failed-jobs``, once; failures are lines."""
+        return self._sync().rerun(run, dry_run=dry_run)
+
+    def publish_sync(
+        self, evaluation: Evaluation, *, keep: frozenset[str], dry_run: bool
+    ) -> list[str]:
+        """The sticky comment and one status ``sopgate/KEY`` per step not in ``keep``."""
+        return self._sync().publish_sync(evaluation, keep=keep, dry_run=dry_run)
+
+    def _sync(self) -> Syncer:
+        if self._syncer is None:
+            self.api.begin()  # the sync's requests and writes get their own deadline
+            publisher = Publisher(self.settings, self.api, self.markdown)
+            self._syncer = Syncer(self.settings, self.api, publisher, self.found)
+        return self._syncer
 
 
 def settings_from_env(env: Mapping[str, str], *, token_env: str | None = None) -> Settings:

@@ -23,7 +23,7 @@ from sopgate.facts import Approval, ApprovalState, Change, Check, CheckState, Co
 from sopgate.platforms import Gathered
 from sopgate.platforms.github.api import JSON, Api, iter_dicts, parse_time
 from sopgate.platforms.github.extras import Extras
-from sopgate.platforms.github.shapes import SHA, dig, same_login, text
+from sopgate.platforms.github.shapes import SHA, dig, is_bot, same_login, text
 from sopgate.platforms.github.sop_source import SopSource, SopTexts
 from sopgate.platforms.signoff import signoffs_in
 
@@ -45,6 +45,9 @@ SYNC_EVENTS = frozenset(
         "workflow_run",
     }
 )
+#: Events about a commit rather than a pull request: the payload's object (named as the
+#: event) carries ``head_sha`` and ``pull_requests``; ``GITHUB_SHA`` is the default branch's.
+COMMIT_EVENTS = frozenset({"check_run", "check_suite", "workflow_run"})
 REVIEW_STATES: dict[str, ApprovalState] = {
     "APPROVED": "approved",
     "CHANGES_REQUESTED": "rejected",
@@ -115,10 +118,11 @@ class Gatherer:
 
     def gather(self, sop_path: str) -> tuple[Gathered, Found]:
         self.notes = []
-        pr, on_change, pulls = self._change()
+        sha, ref = self._subject()
+        pr, on_change, pulls = self._change(sha, ref)
         # On a pull request event the deployed commit is the head; after a push it is the
         # pushed commit, whose pull request only supplies the reviews and sign-offs.
-        commit = text(dig(pr, "head", "sha")) if on_change else self.settings.sha
+        commit = text(dig(pr, "head", "sha")) if on_change else sha
         if not SHA.match(commit or ""):
             raise PlatformError(
                 f"cannot tell the deployed commit: {commit!r} is not a full "
@@ -141,7 +145,7 @@ class Gatherer:
                 f"the deployed commit is {commit[:12]}"
             )
 
-        texts = self._sop_texts(sop_path, pr if on_change else None, commit, pulls)
+        texts = self._sop_texts(sop_path, pr if on_change else None, commit, pulls, ref)
         sop = self._parsed(texts.in_force)
         groups = _groups([sop, self._parsed(texts.proposed)])
 
@@ -196,38 +200,66 @@ class Gatherer:
         return self.settings.actor or None
 
     def _rerun_by(self) -> str | None:
-        """Who re-ran a gate run, when it is not its original actor."""
+        """Who re-ran a gate run, when it is not its original actor. A bot is never
+        ``rerun_by``: ``sopgate sync`` re-runs with the job token, so the re-run of a gate
+        that sync found open is triggered by github-actions[bot], which holds no role; the
+        re-run is judged as started by its actor (who ``sync`` judged it as, too)."""
         again = self.settings.triggering_actor
-        if self._initiator() is None or not again or same_login(again, self.settings.actor):
+        actor = self._initiator()
+        if actor is None or not again or same_login(again, self.settings.actor):
+            return None
+        if is_bot(again):
+            self.notes.append(f"re-run by {again} (sopgate sync): judged as started by {actor}")
             return None
         return again
 
     # -- the change and the SOP ------------------------------------------------------------
 
-    def _change(self) -> tuple[dict[str, JSON] | None, bool, list[dict[str, JSON]]]:
+    def _subject(self) -> tuple[str, str]:
+        """The commit the event is about and the ref it was run on: ``GITHUB_SHA`` and
+        ``GITHUB_REF``, except on check_run, check_suite and workflow_run, where those are
+        the default branch's: there the payload's ``head_sha``, with no ref (its
+        ``head_branch`` is whatever the pusher named it, a fork's ``main`` included, so it
+        never makes the commit's own SOP the one in force)."""
+        name = self.settings.event_name
+        if name not in COMMIT_EVENTS:
+            return self.settings.sha, self.settings.ref
+        sha = text(dig(self.settings.event, name, "head_sha"))
+        if not SHA.match(sha):
+            raise PlatformError(f"the {name} event names no commit (head_sha): refused")
+        return sha, ""
+
+    def _change(
+        self, sha: str, ref: str
+    ) -> tuple[dict[str, JSON] | None, bool, list[dict[str, JSON]]]:
         """The pull request, whether the event is about it (not a push after a merge), and
-        the pull requests GitHub associates with ``GITHUB_SHA`` (looked up off PR events)."""
+        the pull requests GitHub associates with ``sha`` (looked up off PR events)."""
         event, name = self.settings.event, self.settings.event_name
         if name in PR_EVENTS and isinstance(event.get("pull_request"), dict):
             pr: dict[str, JSON] = event["pull_request"]
             return pr, True, []
         issue = event.get("issue")
+        number: JSON = None
         if name == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):
-            page = self.api.get(f"{self.repo}/pulls/{int(issue['number'])}")
+            number = issue.get("number")
+        elif name in COMMIT_EVENTS:
+            number = listed_pull(self.settings)
+        if isinstance(number, int) and not isinstance(number, bool):
+            page = self.api.get(f"{self.repo}/pulls/{number}")
             if not isinstance(page.data, dict):
                 raise PlatformError("GitHub answered the pull request with unexpected JSON")
             return page.data, True, []
-        if not SHA.match(self.settings.sha):
+        if not SHA.match(sha):
             return None, False, []
-        _, listed = self.api.get_all(f"{self.repo}/commits/{self.settings.sha}/pulls")
+        _, listed = self.api.get_all(f"{self.repo}/commits/{sha}/pulls")
         candidates = list(iter_dicts(listed))
         # A merged pull request is the change only when GitHub merged it as this very commit.
         for pr in candidates:
-            if pr.get("merge_commit_sha") == self.settings.sha and pr.get("merged_at"):
+            if pr.get("merge_commit_sha") == sha and pr.get("merged_at"):
                 return pr, False, candidates
         # Else the open pull request whose head this is, the one from this branch first.
-        branch = self.settings.ref.removeprefix("refs/heads/")
-        heads = [p for p in candidates if dig(p, "head", "sha") == self.settings.sha]
+        branch = ref.removeprefix("refs/heads/")
+        heads = [p for p in candidates if dig(p, "head", "sha") == sha]
         for pr in sorted(heads, key=lambda p: dig(p, "head", "ref") != branch):
             if pr.get("state") == "open":
                 return pr, False, candidates
@@ -239,12 +271,13 @@ class Gatherer:
         pr: dict[str, JSON] | None,
         commit: str,
         pulls: list[dict[str, JSON]],
+        ref: str,
     ) -> SopTexts:
         source = SopSource(self.api, self.repo, self.notes)
         path = self._repo_path(sop_path)
         if pr is not None:
             return source.on_change(path, pr, commit)
-        return source.elsewhere(path, self.settings.ref, commit, pulls)
+        return source.elsewhere(path, ref, commit, pulls)
 
     def _repo_path(self, sop_path: str) -> str:
         full = os.path.abspath(sop_path)
@@ -383,6 +416,22 @@ class Gatherer:
             )
             return None
         return tuple(text(m.get("login")) for m in iter_dicts(items) if m.get("login"))
+
+
+def listed_pull(settings: Settings) -> JSON:
+    """The number of the first pull request of this repository that a check_run,
+    check_suite or workflow_run payload lists (GitHub lists pull requests of other
+    repositories there too, a fork's upstream's), or None."""
+    name = settings.event_name
+    listed = dig(settings.event, name, "pull_requests")
+    own = f"{settings.api_url.rstrip('/')}/repos/{settings.repository}/pulls/".lower()
+    for entry in iter_dicts(listed if isinstance(listed, list) else []):
+        number, url = entry.get("number"), entry.get("url")
+        if isinstance(url, str) and url.lower() != f"{own}{number}":
+            continue
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
+    return None
 
 
 def _change_of(pr: dict[str, JSON] | None) -> Change | None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sopgate.errors import PlatformError
 from sopgate.platforms import one_line
 from sopgate.platforms.github.api import JSON, Api, HttpError, iter_dicts
 from sopgate.platforms.github.gather import Found, Settings
+from sopgate.platforms.github.shapes import dig, is_bot, same_login, text
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
@@ -27,11 +28,19 @@ MAX_DESCRIPTION = 140
 MAX_COMMENT = 65_000  # GitHub refuses comment bodies over 65,536 characters
 
 
+#: The login of GitHub Actions' job token (GITHUB_TOKEN): comments it posts are sopgate's.
+ACTIONS_BOT = "github-actions[bot]"
+#: What :meth:`Publisher._token_user` answers for a token that is no user (an App's).
+INSTALLATION = "(an installation token)"
+
+
 @dataclass
 class Publisher:
     settings: Settings
     api: Api
     markdown: Callable[[Evaluation], str]
+    _who: str | None = field(default=None, init=False, repr=False)
+    _who_asked: bool = field(default=False, init=False, repr=False)
 
     def publish(self, evaluation: Evaluation, found: Found | None, *, dry_run: bool) -> list[str]:
         lines: list[str] = []
@@ -47,7 +56,7 @@ class Publisher:
         if evaluation.target is not None and found is not None:
             lines.append(self._status(evaluation, found, dry_run))
         if body is not None:
-            lines.append(self._comment(body, found, dry_run))
+            lines.append(self.comment(body, found, dry_run))
         return [line for line in lines if line]
 
     # -- files of the runner -----------------------------------------------------------------
@@ -125,27 +134,35 @@ class Publisher:
     def _status(self, evaluation: Evaluation, found: Found, dry_run: bool) -> str:
         target = evaluation.by_key[evaluation.target or ""]
         if target.gate_open:
-            state, text = "success", f"gate open ({target.state})"
+            state, why = "success", f"gate open ({target.state})"
         else:
             state = "failure" if target.state in ("rejected", "failed") else "pending"
-            text = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
-        context = f"sopgate/{target.key}"
-        description = one_line(text, MAX_DESCRIPTION)
-        where = f"commit status {context} on {found.commit[:12]}"
-        if dry_run:
-            return f"dry run: would set {where} to {state}: {description}"
+            why = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
+        payload = {
+            "state": state,
+            "description": one_line(why, MAX_DESCRIPTION),
+            "context": f"sopgate/{target.key}",
+        }
         run = self._run_url()
-        payload = {"state": state, "description": description, "context": context}
         if run:
-            payload["target_url"] = run
+            payload["target_url"] = run  # what marks a gate run: sync re-runs it from here
+        return self.status(payload, found.commit, dry_run)
+
+    def status(self, payload: dict[str, str], commit: str, dry_run: bool) -> str:
+        """Set one commit status (``state``, ``description``, ``context``, ``target_url``)."""
+        state, context = payload["state"], payload["context"]
+        where = f"commit status {context} on {commit[:12]}"
+        if dry_run:
+            return f"dry run: would set {where} to {state}: {payload['description']}"
 
         def post() -> None:
-            self.api.write("POST", f"{self._repo}/statuses/{found.commit}", payload)
+            self.api.write("POST", f"{self._repo}/statuses/{commit}", payload)
 
         problem = self._attempt(post)
         return f"status: {where} not set: {problem}" if problem else f"status: {where}: {state}"
 
-    def _comment(self, body: str, found: Found | None, dry_run: bool) -> str:
+    def comment(self, body: str, found: Found | None, dry_run: bool) -> str:
+        """Create or update the sticky comment on the pull request (the one sopgate wrote)."""
         if not self.settings.comment:
             return ""
         if found is None or found.pr_number is None:
@@ -168,6 +185,7 @@ class Publisher:
                 if isinstance(c.get("body"), str)
                 and is_sopgate(c["body"])
                 and isinstance(c.get("id"), int)
+                and self._mine(c)
             ]
 
         def edit(comment: dict[str, JSON]) -> None:
@@ -198,6 +216,42 @@ class Publisher:
         if problem:
             return f"comment: not posted on #{number}: {problem}"
         return f"comment: {outcome[0]}"
+
+    def _mine(self, comment: dict[str, JSON]) -> bool:
+        """Whether a comment carrying the marker is sopgate's own, written with this token:
+        anyone can start a comment with the marker, and sopgate must never edit (nor delete
+        as a duplicate) someone else's. When unsure, it is not: sopgate then posts its own.
+
+        ``github-actions[bot]`` (the job token of this repository's workflows) is always
+        sopgate; a personal token's user is the login ``GET /user`` names; an installation
+        token (``GET /user`` answers 403) writes as an App, and a comment an App performed
+        (``performed_via_github_app``, by ``SLUG[bot]``: only Apps the repository's admins
+        installed can comment there) is taken as sopgate's."""
+        login = text(dig(comment, "user", "login"))
+        if not login:
+            return False
+        if same_login(login, ACTIONS_BOT):
+            return True
+        who = self._token_user()
+        if who is None:
+            return False
+        if who is INSTALLATION:
+            slug = text(dig(comment, "performed_via_github_app", "slug"))
+            return bool(slug) and is_bot(login) and same_login(login, f"{slug}[bot]")
+        return same_login(login, who)
+
+    def _token_user(self) -> str | None:
+        """The token's login (``GET /user``, once per publish), :data:`INSTALLATION` when
+        GitHub says the token is no user (403), None when it cannot be told."""
+        if not self._who_asked:
+            self._who_asked = True
+            try:
+                page = self.api.get("/user", allow=frozenset({401, 403, 404}))
+            except PlatformError:
+                return None
+            login = text(dig(page.data, "login")) if page.status == 200 else ""
+            self._who = INSTALLATION if page.status == 403 else (login or None)
+        return self._who
 
     def _attempt(self, action: Callable[[], None]) -> str | None:
         """Run ``action`` with bounded retries; the failure as text, or None.

@@ -35,6 +35,12 @@ def same_login(a: str | None, b: str | None) -> bool:
     return a.translate(_ASCII_LOWER) == b.translate(_ASCII_LOWER)
 
 
+def is_bot(login: str | None) -> bool:
+    """A GitHub App's account (``github-actions[bot]``, ``renovate[bot]``): the ``[bot]``
+    suffix in any case, which no person's login can carry."""
+    return login is not None and login.translate(_ASCII_LOWER).endswith("[bot]")
+
+
 def file_bytes(data: JSON) -> bytes | None:
     """The content of a contents-API answer for one file, or None when it is not a file
     with base64 content (a directory, a symlink, a file over 1 MB answered without it)."""

@@ -381,23 +381,6 @@ def test_sync_events_on_a_pull_request_have_no_initiator(
     assert facts.change is not None and facts.change.author == "dave"
 
 
-@pytest.mark.parametrize("event", ["check_run", "check_suite", "workflow_run"])
-def test_sync_events_on_a_commit_have_no_initiator(
-    event: str, make_adapter: Make, mocked: responses.RequestsMock
-) -> None:
-    add_pr_answers(mocked, commit=MERGE)
-    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
-    adapter = make_adapter(
-        event,
-        GITHUB_EVENT_PATH=str(FIXTURES / "event-push.json"),
-        GITHUB_SHA=MERGE,
-        GITHUB_REF="refs/heads/main",
-        GITHUB_TRIGGERING_ACTOR="erin",
-    )
-    facts = adapter.gather(sop_path=".sopgate.yml").facts
-    assert (facts.initiator, facts.rerun_by) == (None, None)
-
-
 @pytest.mark.parametrize(
     ("actor", "again", "rerun_by"),
     [

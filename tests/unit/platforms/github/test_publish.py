@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import responses
 from conftest import (  # type: ignore[import-not-found]
+    API,
     CANARY,
     HEAD,
     REPO,
@@ -201,3 +202,81 @@ def test_a_racing_duplicate_comment_is_removed(
     lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
     assert len(edit.calls) == 1 and len(delete.calls) == 1
     assert lines[-1] == f"comment: updated {theirs['html_url']} (removed 1 duplicate)"
+
+
+# -- whose comment is the sticky one ------------------------------------------------------------
+
+
+def _marked(comment_id: int, login: str, **extra: object) -> dict[str, object]:
+    """A comment starting with sopgate's marker, by ``login``."""
+    created = load("comment-created.json")
+    return dict(
+        created,
+        id=comment_id,
+        body="<!-- sopgate -->\n## sopgate: everything is open, merge away",
+        user=dict(created["user"], login=login),
+        html_url=f"https://github.com/acme/fraud-model/pull/42#issuecomment-{comment_id}",
+        **extra,
+    )
+
+
+def test_a_strangers_marked_comment_is_not_the_sticky_one(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    """mallory's comment starts with the marker: it is neither edited nor deleted; sopgate
+    asks who it is (GET /user: the job token is no user) and posts its own comment."""
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    stranger = _marked(900, "mallory")
+    add_comment_list(mocked, [stranger])
+    who = mocked.get(f"{API}/user", status=403, json={"message": "Resource not accessible"})
+    created = mocked.post(f"{PG}/issues/42/comments", status=201, json=load("comment-created.json"))
+    add_comment_list(mocked, [stranger, load("comment-created.json")])
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert len(who.calls) == 1 and len(created.calls) == 1
+    assert not [c for c in mocked.calls if c.request.method in ("PATCH", "DELETE")]
+    assert lines[-1].startswith("comment: created https://github.com/acme/fraud-model/pull/42")
+
+
+def test_the_token_users_own_marked_comment_is_the_sticky_one(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    """With a personal token, GET /user names the token's user: its comment is edited."""
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    mine = _marked(901, "release-bot-user")
+    add_comment_list(mocked, [_marked(900, "mallory"), mine])
+    mocked.get(f"{API}/user", json={"login": "Release-Bot-User"})
+    edit = mocked.patch(f"{PG}/issues/comments/901", json=mine)
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert len(edit.calls) == 1
+    assert lines[-1] == f"comment: updated {mine['html_url']}"
+
+
+def test_an_apps_marked_comment_is_the_sticky_one_for_an_installation_token(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    """An installation token is no user (GET /user: 403): a comment an App performed (only
+    Apps the repository's admins installed can) is sopgate's; a person's never is."""
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    app = _marked(902, "sopgate-app[bot]", performed_via_github_app={"slug": "sopgate-app"})
+    posing = _marked(900, "mallory", performed_via_github_app={"slug": "sopgate-app"})
+    add_comment_list(mocked, [posing, app])
+    mocked.get(f"{API}/user", status=403, json={"message": "Resource not accessible"})
+    edit = mocked.patch(f"{PG}/issues/comments/902", json=app)
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert len(edit.calls) == 1
+    assert lines[-1] == f"comment: updated {app['html_url']}"
+
+
+def test_who_the_token_is_cannot_be_told_creates_a_comment(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    """GET /user fails (a 500 after its retries): unsure, so a new comment, never an edit."""
+    mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    add_comment_list(mocked, [_marked(901, "release-bot-user")])
+    mocked.get(f"{API}/user", status=500, json={"message": "oops"})
+    created = mocked.post(f"{PG}/issues/42/comments", status=201, json=load("comment-created.json"))
+    add_comment_list(mocked, [_marked(901, "release-bot-user"), load("comment-created.json")])
+    lines = adapter.publish(evaluation("production[eu-west]"), dry_run=False)
+    assert len(created.calls) == 1
+    assert not [c for c in mocked.calls if c.request.method in ("PATCH", "DELETE")]
+    assert lines[-1].startswith("comment: created ")
