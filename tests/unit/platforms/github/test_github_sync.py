@@ -403,6 +403,8 @@ def test_sync_on_a_comment_re_runs_the_gate_run_through_the_stub(
             }
         ],
         runs={7: run_answer()},
+        # the head was pushed before rita's sign-off (08:00): a fresh sign-off
+        check_suites=load("check-suites.json")["check_suites"],
     )
     event: dict[str, object] = {
         "action": "created",
