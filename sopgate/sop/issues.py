@@ -62,7 +62,9 @@ def diagnostics(exc: ValidationError, doc: Document, root: type[BaseModel]) -> l
     errors = exc.errors(include_url=False)
     found: list[Diagnostic] = []
     for err in errors:
-        loc: Path = tuple(p for p in err["loc"] if isinstance(p, int) or not _is_tag(p))
+        loc: Path = _shorthand(
+            tuple(p for p in err["loc"] if isinstance(p, int) or not _is_tag(p)), doc
+        )
         kind = err["type"]
         if kind == "too_short" and any(
             other is not err and tuple(other["loc"][: len(loc)]) == loc for other in errors
@@ -70,6 +72,20 @@ def diagnostics(exc: ValidationError, doc: Document, root: type[BaseModel]) -> l
             continue  # a failed item makes pydantic also call its list too short
         found.append(_one(kind, loc, err, doc, root))
     return found
+
+
+def _shorthand(loc: Path, doc: Document) -> Path:
+    """A plain string written for ``{id: ...}``, ``{name: ...}`` or ``{path: ...}`` is named
+    as written: ``scope.regions[2]``, not ``scope.regions[2].id``."""
+    if len(loc) < 2 or not isinstance(loc[-1], str):
+        return loc
+    value: Any = doc.data
+    for part in loc[:-1]:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    return loc[:-1] if isinstance(value, str) else loc
 
 
 def _is_tag(part: Any) -> bool:
@@ -134,6 +150,11 @@ def _where(loc: Path) -> str:
 
 def _pattern_help(loc: Path, pattern: str) -> str:
     key = loc[-1] if loc else ""
+    if loc[:2] == ("scope", "regions"):
+        return (
+            "is not a valid region id: brackets, braces and surrounding spaces would break "
+            "names such as production[eu-west]"
+        )
     if key == "id":
         return (
             "is not a valid step id: use kebab-case (lowercase letters and digits, single hyphens)"

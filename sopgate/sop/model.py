@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -19,6 +20,11 @@ from pydantic import (
 )
 
 from sopgate.sop.issues import describe
+
+try:  # libyaml is several times faster; PyYAML wheels ship it.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 STEP_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -56,6 +62,7 @@ def _not_zero(text: str) -> str:
 Duration = Annotated[str, StringConstraints(pattern=DURATION), AfterValidator(_not_zero)]
 
 
+@functools.lru_cache(maxsize=1024)  # the same thresholds repeat across steps
 def parse_comparison(text: str) -> tuple[str, Scalar]:
     """``">= 0.82"`` -> ``(">=", 0.82)``; VALUE is read as a YAML scalar (``== "1.0"`` is a
     string). Raises ValueError, with the fix, for anything else."""
@@ -65,11 +72,15 @@ def parse_comparison(text: str) -> tuple[str, Scalar]:
         raise ValueError(f"{text!r} is not a comparison: {usage}")
     op, raw = match.group(1), match.group(2)
     try:
-        value = yaml.safe_load(raw)
+        value = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError:
         value = None
     if isinstance(value, str) and _NUMBER.match(raw):
-        value = float(raw)  # YAML 1.1 reads 1e3 as a string; JSON and YAML 1.2 as a number
+        # YAML 1.1 reads 1e3 as a string, and so does the evaluator: say so rather than
+        # let a threshold silently compare a number with a string (which always fails).
+        raise ValueError(
+            f"{text!r}: {raw} is a string in YAML, not a number; write it as 1000 or 1.0e+3"
+        )
     if not isinstance(value, Scalar):
         raise ValueError(
             f"{text!r}: the value {raw!r} is not a number, a boolean or a string; "
@@ -115,10 +126,14 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+#: Brackets and braces would make instance names (``production[eu-west]``) ambiguous.
+REGION_ID = r"^[^\s\[\]{}](?:[^\[\]{}]*[^\s\[\]{}])?$"
+
+
 class Region(Model):
     """A region of the scope: an id (``eu-west``), a display name and its time zone."""
 
-    id: Text
+    id: Annotated[str, StringConstraints(pattern=REGION_ID)]
     name: Text | None = None
     timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
 

@@ -11,7 +11,7 @@ from jmespath.exceptions import JMESPathError
 
 from sopgate.errors import Diagnostic
 from sopgate.sop.plan import split_instance
-from sopgate.sop.raw import list_of, strings
+from sopgate.sop.raw import Fail, list_of, strings
 from sopgate.yamlsrc import Document, Path
 
 REGION = "{region}"
@@ -37,6 +37,7 @@ def check_additions(
     zones = {rid: _zone(entries[k]) for k, rid in regions}
     environments = [e for _, e in strings(scope.get("environments"))]
     roles = ", ".join(role_names)
+    known = set(role_names)
     step_ids = {s["id"]: s for _, s in steps if isinstance(s.get("id"), str)}
     fanned = {sid for sid, s in step_ids.items() if s.get("for_each") == "region"}
     for i, step in steps:
@@ -50,7 +51,7 @@ def check_additions(
                     continue
                 for rid in ids:
                     expanded = role.replace(REGION, rid)
-                    if expanded not in role_names:
+                    if expanded not in known:
                         fail(
                             (*at, "approvals", j, "role"),
                             f"approvals of step '{sid}' expand to role '{expanded}' for region "
@@ -83,17 +84,17 @@ def check_additions(
     for i, freeze in enumerate(list_of(data.get("freezes"))):
         if not isinstance(freeze, dict):
             continue
-        for key, known in (("environments", environments), ("regions", ids)):
+        for key, defined in (("environments", environments), ("regions", ids)):
             for j, name in strings(freeze.get(key)):
-                if name not in known:
-                    listing = ", ".join(known) or f"none (add scope.{key})"
+                if name not in defined:
+                    listing = ", ".join(defined) or f"none (add scope.{key})"
                     fail(
                         ("freezes", i, key, j),
                         f"unknown {key[:-1]} '{name}' in freezes[{i}].{key}; {key}: {listing}",
                     )
     emergency = data.get("emergency")
     role = emergency.get("role") if isinstance(emergency, dict) else None
-    if isinstance(role, str) and role_names and role not in role_names:
+    if isinstance(role, str) and known and role not in known:
         fail(("emergency", "role"), f"unknown role '{role}' in emergency; roles: {roles}")
     return found
 
@@ -103,7 +104,7 @@ def _zone(entry: Any) -> str | None:
     return zone if isinstance(zone, str) else None
 
 
-def _waves(rollout: Any, at: Path, sid: str, ids: list[str], fail: Any) -> None:
+def _waves(rollout: Any, at: Path, sid: str, ids: list[str], fail: Fail) -> None:
     """A list of waves names every region of the scope exactly once."""
     if not (isinstance(rollout, list) and all(isinstance(w, list) for w in rollout)):
         return  # a keyword, or a shape error that the model reports
@@ -138,7 +139,7 @@ def _waves(rollout: Any, at: Path, sid: str, ids: list[str], fail: Any) -> None:
 
 
 def _window_zone(
-    window: Any, at: Path, sid: str, per_region: bool, zones: dict[str, str | None], fail: Any
+    window: Any, at: Path, sid: str, per_region: bool, zones: dict[str, str | None], fail: Fail
 ) -> None:
     """``timezone: region`` needs a fanned-out step and a time zone on every region."""
     if not (isinstance(window, dict) and window.get("timezone") == "region"):

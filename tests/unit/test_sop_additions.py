@@ -99,6 +99,25 @@ def errors(text: str) -> list[str]:
             ],
         ),
         (
+            "regions in no wave",
+            BASE + "    rollout: [[us-east]]\n",
+            [
+                "s.yml:25:14: the rollout of step 'production' leaves out regions eu-west, "
+                "ap-south; put every region of scope.regions in exactly one wave"
+            ],
+        ),
+        (
+            "a freeze of an environment when the scope has none",
+            BASE.replace("  environments: [staging, production]\n", "")
+            .replace("    environment: staging\n", "")
+            .replace("    environment: production\n", "")
+            + "freezes: [{from: 2026-12-20, to: 2027-01-04, environments: [prod]}]\n",
+            [
+                "s.yml:22:61: unknown environment 'prod' in freezes[0].environments; "
+                "environments: none (add scope.environments)"
+            ],
+        ),
+        (
             "an unknown region in a wave",
             BASE + "    rollout: [[eu-west, us-east, ap-south], [mars]]\n",
             [f"s.yml:25:46: unknown region 'mars' in the rollout of step 'production'; {REGIONS}"],
@@ -160,6 +179,14 @@ def errors(text: str) -> list[str]:
             "a region id used twice",
             BASE.replace("    - ap-south\n", "    - {id: eu-west}\n"),
             ["s.yml:9:12: duplicate region 'eu-west' in scope.regions"],
+        ),
+        (
+            "a region id that would break instance names",
+            BASE.replace("    - ap-south\n", "    - 'ap[south]'\n"),
+            [
+                "s.yml:9:7: scope.regions[2]: 'ap[south]' is not a valid region id: brackets, "
+                "braces and surrounding spaces would break names such as production[eu-west]"
+            ],
         ),
         (
             "an instance of an unknown step",
@@ -260,6 +287,14 @@ def errors(text: str) -> list[str]:
                 "s.yml:25:47: steps[1].evidence[0].require.tags: '== [a, b]': the value "
                 "'[a, b]' is not a number, a boolean or a string; quote a string, as in "
                 '== "approved"'
+            ],
+        ),
+        (
+            "a number that YAML reads as a string",
+            BASE + "    evidence: [{path: r.json, require: {latency: '< 1e3'}}]\n",
+            [
+                "s.yml:25:50: steps[1].evidence[0].require.latency: '< 1e3': 1e3 is a string in "
+                "YAML, not a number; write it as 1000 or 1.0e+3"
             ],
         ),
         (
@@ -391,7 +426,7 @@ def test_separate_from_a_step_without_approvals_warns() -> None:
         ("== approved", ("==", "approved")),
         ('== "1.0"', ("==", "1.0")),
         ("> 3", (">", 3)),
-        ("< -1e3", ("<", -1000.0)),
+        ("< -1.0e+3", ("<", -1000.0)),
     ],
 )
 def test_comparisons_read_the_value_as_a_yaml_scalar(text: str, expected: object) -> None:

@@ -118,6 +118,16 @@ def errors(text: str) -> list[str]:
             "s.yml:9:9: duplicate step id 'build' (first used at line 7)",
         ),
         (
+            "duplicate scope region",
+            BASE.replace("regions: [eu, us]", "regions: [eu, us, eu]"),
+            "s.yml:3:63: duplicate region 'eu' in scope.regions",
+        ),
+        (
+            "duplicate scope environment",
+            BASE.replace("environments: [staging]", "environments: [staging, staging]"),
+            "s.yml:3:44: duplicate environment 'staging' in scope.environments",
+        ),
+        (
             "unknown role",
             BASE.replace("owner: sre", "owner: ops"),
             "s.yml:8:12: unknown role 'ops' in owner of step 'build'; roles: sre",
