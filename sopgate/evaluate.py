@@ -42,7 +42,7 @@ class StepResult:
     line: int  # the step's line in the SOP file
     state: State
     gate_open: bool
-    reasons: tuple[str, ...]  # empty only when done
+    reasons: tuple[str, ...]  # empty only when done with an open gate (or its override lines)
     done_at: datetime | None  # None when not done, or done with no dated entry
     approvers: tuple[str, ...]  # people whose approvals counted, sorted
     emergency: tuple[str, ...] = ()  # "EMERGENCY OVERRIDE by olga: reason" of an active override

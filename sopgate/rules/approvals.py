@@ -230,14 +230,15 @@ class ApprovalRules:
 
     def _rejections(self, node: Node) -> list[str]:
         """A rejection by a holder of any role the node's rules name rejects the node,
-        whatever the rules' sources: a changes-requested review or ``/sop reject``."""
+        whatever the rules' sources: a changes-requested review, ``/sop reject``, or a
+        rejected deployment of the node's environment."""
         step = node.step
         roles = list(dict.fromkeys(node.role(rule) for rule in step.approvals))
         entries = [
             *self.index.entries("review", [None]),
             *self.index.entries("signoff", [step.id, node.key]),
         ]
-        if step.environment and any(rule.source == "deployment" for rule in step.approvals):
+        if step.environment:  # the platform's own veto on deploying to that environment
             entries += self.index.entries("deployment", [step.environment])
         found: list[str] = []
         for entry in entries:

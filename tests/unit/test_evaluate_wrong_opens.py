@@ -440,13 +440,19 @@ def deployment(
     }
 
 
-def test_a_deployment_rejection_rejects_a_deployment_rule_step_only() -> None:
+def test_a_deployment_rejection_rejects_the_steps_of_its_environment() -> None:
     evaluation = run(DEPLOYING, facts(approvals=[deployment("bob", "rejected"), review("rita")]))
     assert evaluation.by_key["prod"].state == "rejected"
     assert evaluation.by_key["prod"].reasons[0] == (
         "rejected by bob (sre, deployment); bob can lift it by approving the deployment"
     )
-    # "other" names no deployment rule: a deployment rejection is not its veto
+    # bob holds no role that "other" names: his veto is not its veto
+    assert evaluation.by_key["other"].state == "done"
+    # rita's rejected production deployment vetoes "other", though it names no deployment rule
+    evaluation = run(DEPLOYING, facts(approvals=[deployment("rita", "rejected"), review("rita")]))
+    assert evaluation.by_key["other"].state == "rejected"
+    staging = deployment("rita", "rejected") | {"environment": "staging"}
+    evaluation = run(DEPLOYING, facts(approvals=[staging, review("rita")]))
     assert evaluation.by_key["other"].state == "done"
 
 
@@ -1143,3 +1149,82 @@ def test_a_non_holders_signoff_on_a_later_instance_does_not_separate() -> None:
         signoff("vic", "verify[eu]", at(9)),
     ]
     assert run(REGION_SEPARATE, facts(approvals=approvals), "verify[eu]").decision == "open"
+
+
+def test_age_at_exactly_an_hour() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            approvals: [{role: sre, source: signoff, max_age: 10m}]
+    """)
+    snapshot = facts(approvals=[signoff("bob", "s", "2026-11-26T09:00:00Z")])
+    assert run(loaded, snapshot, "s").by_key["s"].reasons[1] == (
+        "bob's sign-off is 1h old (max 10m): sign off again"
+    )
+    snapshot = facts(approvals=[signoff("bob", "s", "2026-11-26T09:00:01Z")])
+    assert run(loaded, snapshot, "s").by_key["s"].reasons[1] == (
+        "bob's sign-off is 59m old (max 10m): sign off again"
+    )
+
+
+@pytest.mark.parametrize(
+    ("timezone", "reason"),
+    [
+        (
+            "region",
+            "its change window uses the region's time zone, but a step that is not per region "
+            "has none: the window cannot be judged",
+        ),
+        ("Mars/Olympus_Mons", "its change window's time zone Mars/Olympus_Mons is unknown"),
+    ],
+)
+def test_a_window_zone_nobody_can_tell_keeps_the_gate_shut(timezone: str, reason: str) -> None:
+    loaded = model(f"""
+        sopgate: 1
+        name: t
+        roles: {{sre: {{users: [bob]}}}}
+        steps:
+          - id: s
+            owner: sre
+            window: {{start: "00:00", timezone: {timezone}}}
+    """)
+    evaluation = run(loaded, facts(), "s")
+    assert evaluation.decision == "closed"
+    assert evaluation.by_key["s"].reasons == (reason,)
+
+
+def test_a_freeze_without_a_reason() -> None:
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        scope: {system: s, environments: [production]}
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            environment: production
+            rollback: redeploy
+        freezes:
+          - {from: 2026-11-26, to: 2026-11-27}
+    """)
+    assert run(loaded, facts(), "s").by_key["s"].reasons == (
+        "change freeze from 2026-11-26 to 2026-11-27",
+    )
+
+
+def test_a_check_glob_crosses_slashes_in_check_names() -> None:
+    # GitHub names workflow checks "build / test (3.11)": a check glob is no path glob.
+    loaded = sop("""
+        sopgate: 1
+        name: t
+        roles: {sre: {users: [bob]}}
+        steps:
+          - id: s
+            owner: sre
+            checks: ["build*"]
+    """)
+    assert run(loaded, facts(checks=[check("build / test (3.11)")]), "s").decision == "open"
