@@ -114,6 +114,8 @@ def _state(repo: Path, head: str) -> GitHubState:
         ],
         teams={"acme/sre": ["sam"]},
         pulls=[pull],
+        # the head was pushed two hours ago: rita's sign-off comes after it (fresh)
+        check_suites=[{"id": 1, "created_at": _time(-timedelta(hours=2))}],
         runs={
             RUN_ID: {
                 "id": RUN_ID,
