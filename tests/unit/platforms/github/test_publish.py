@@ -310,8 +310,7 @@ def test_emergency_status_of_a_dry_run(
     lines = adapter.publish(emergency_run(), dry_run=True)
     assert len(mocked.calls) == 0
     assert lines[2] == (
-        "dry run: would annotate warning title=sopgate emergency override::"
-        f"{LINE} (production)"
+        f"dry run: would annotate warning title=sopgate emergency override::{LINE} (production)"
     )
     assert lines[-2] == (
         f"dry run: would set commit status sopgate/production on {HEAD[:12]} to success: "
