@@ -35,12 +35,15 @@ def cut(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 
 def dotenv(evaluation: Evaluation) -> str:
-    """``sopgate.env`` for ``artifacts:reports:dotenv``: the decision for later jobs."""
+    """``sopgate.env`` for ``artifacts:reports:dotenv``: the decision for later jobs, and
+    whether it opened only because of an emergency override."""
     target = evaluation.target
     state = evaluation.by_key[target].state if target else ""
+    emergency = "true" if evaluation.emergency else "false"
     return (
         f"SOPGATE_DECISION={evaluation.decision or ''}\n"
         f"SOPGATE_STATE={state}\nSOPGATE_STEP={target or ''}\n"
+        f"SOPGATE_EMERGENCY={emergency}\n"
     )
 
 
@@ -207,8 +210,12 @@ class Publisher:
         result = evaluation.by_key[target]
         state = "success" if result.gate_open else "failed"
         name = f"sopgate/{target}"
-        reason = f": {result.reasons[0]}" if result.reasons else ""
-        description = cut(f"gate {evaluation.decision}, {result.state}{reason}")
+        reasons = [r for r in result.reasons if r not in result.emergency]
+        reason = f": {reasons[0]}" if reasons else ""
+        description = f"gate {evaluation.decision}, {result.state}{reason}"
+        if result.emergency:  # the description starts with it: loud on the commit too
+            description = f"{result.emergency[0]}; {description}"
+        description = cut(" ".join(description.split()))
         sha = self.settings.commit
         data: dict[str, object] = {"state": state, "name": name, "description": description}
         if self.settings.pipeline_id is not None:
