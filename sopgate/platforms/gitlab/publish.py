@@ -34,6 +34,16 @@ def cut(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def description(result: StepResult, lead: str) -> str:
+    """A commit status description: ``lead`` and the step's first reason; an emergency
+    override's line first, so the override is loud on the commit too."""
+    reasons = [reason for reason in result.reasons if reason not in result.emergency]
+    text = f"{lead}: {reasons[0]}" if reasons else lead
+    if result.emergency:
+        text = f"{result.emergency[0]}; {text}"
+    return cut(" ".join(text.split()))
+
+
 def dotenv(evaluation: Evaluation) -> str:
     """``sopgate.env`` for ``artifacts:reports:dotenv``: the decision for later jobs, and
     whether it opened only because of an emergency override."""
@@ -111,11 +121,10 @@ class Publisher:
     def _step_status(self, result: StepResult, dry_run: bool) -> str:
         state = SYNC_STATES.get(result.state, "pending")
         name = f"sopgate/{result.key}"
-        reason = f": {result.reasons[0]}" if result.reasons else ""
         data: dict[str, object] = {
             "state": state,
             "name": name,
-            "description": cut(f"{result.state}{reason}"),
+            "description": description(result, result.state),
         }
         if self.settings.pipeline_id is not None:
             data["pipeline_id"] = self.settings.pipeline_id
@@ -210,14 +219,12 @@ class Publisher:
         result = evaluation.by_key[target]
         state = "success" if result.gate_open else "failed"
         name = f"sopgate/{target}"
-        reasons = [r for r in result.reasons if r not in result.emergency]
-        reason = f": {reasons[0]}" if reasons else ""
-        description = f"gate {evaluation.decision}, {result.state}{reason}"
-        if result.emergency:  # the description starts with it: loud on the commit too
-            description = f"{result.emergency[0]}; {description}"
-        description = cut(" ".join(description.split()))
         sha = self.settings.commit
-        data: dict[str, object] = {"state": state, "name": name, "description": description}
+        data: dict[str, object] = {
+            "state": state,
+            "name": name,
+            "description": description(result, f"gate {evaluation.decision}, {result.state}"),
+        }
         if self.settings.pipeline_id is not None:
             data["pipeline_id"] = self.settings.pipeline_id
         if self.settings.job_url:

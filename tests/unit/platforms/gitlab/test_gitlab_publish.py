@@ -299,3 +299,20 @@ def test_an_emergency_override_is_loud_in_note_status_and_dotenv(tmp_path: Path)
 def test_a_plain_open_gate_is_no_emergency_in_the_dotenv(tmp_path: Path) -> None:
     _, evaluation = setup(tmp_path)
     assert dotenv(evaluation).endswith("SOPGATE_EMERGENCY=false\n")
+
+
+def test_sync_status_of_an_overridden_step_starts_with_the_override(tmp_path: Path) -> None:
+    adapter, _ = setup(tmp_path)
+    evaluation = emergency_run(target=None)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, json=[])
+        rsps.add("POST", NOTES, status=201, json=fixture("note", id=77))
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        adapter.publish_sync(evaluation, keep=frozenset(), dry_run=False)
+        posted = [json.loads(c.request.body or "{}") for c in rsps.calls if c.request.url == STATUS]
+    production = next(p for p in posted if p["name"] == "sopgate/production")
+    assert production["description"] == (
+        f"{LINE}; ready: gate open: run deploy-production (owner sre)"
+    )
+    staging = next(p for p in posted if p["name"] == "sopgate/staging")
+    assert staging["description"] == "done"
