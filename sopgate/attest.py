@@ -77,6 +77,8 @@ def statement(record: dict[str, Any]) -> dict[str, Any]:
     }
     if "emergency" in record:
         predicate["emergency"] = bool(record["emergency"])
+    if entry.get("emergency"):
+        predicate["emergencyOverrides"] = [str(line) for line in entry["emergency"]]
     return {
         "_type": STATEMENT_TYPE,
         "subject": subject,

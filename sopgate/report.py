@@ -2,10 +2,12 @@
 
 The JSON record holds everything needed to re-evaluate: the SOP text and its sha256, the
 facts snapshot and its digest, the target step, and every step's state, reasons and
-approvers. ``needs_records`` names, for each step the target needed, the digest of that
-step's record when the facts carry it (else null), and ``report_digest`` is the sha256 of
-the record's canonical JSON without that field, so a dossier can chain records and spot an
-edit. Next to it, :mod:`sopgate.attest` writes the in-toto statement (and its signature).
+approvers, and each step's emergency override lines (``"emergency": true`` at the top when
+the target's gate opened only because of one). ``needs_records`` names, for each step the
+target needed, the digest of that step's record when the facts carry it (else null), and
+``report_digest`` is the sha256 of the record's canonical JSON without that field, so a
+dossier can chain records and spot an edit. Next to it, :mod:`sopgate.attest` writes the
+in-toto statement (and its signature).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def record(evaluation: Evaluation) -> dict[str, Any]:
     for entry, result in zip(data["steps"], evaluation.steps, strict=True):
         entry["approvers"] = list(result.approvers)
         entry["done_at"] = _instant(result.done_at)
+        if result.emergency:
+            entry["emergency"] = list(result.emergency)
     data["report"] = 1
     data["sop"] = {"path": loaded.path, "sha256": loaded.sha256, "text": loaded.text}
     data["facts"] = evaluation.facts.to_data()

@@ -18,7 +18,8 @@ def xml_text(text: str) -> str:
 
 def render_junit(evaluation: Evaluation) -> str:
     """``<testsuite>`` with one ``<testcase>`` per step: done/ready pass, failed/rejected
-    fail, waiting/blocked are skipped; the reasons are the message."""
+    fail, waiting/blocked are skipped; the reasons are the message. A step's emergency
+    override lines are also its ``emergency`` properties."""
     results = evaluation.steps
     failures = sum(result.state in ("failed", "rejected") for result in results)
     skipped = sum(result.state in ("waiting", "blocked") for result in results)
@@ -50,12 +51,16 @@ def _case(result: StepResult, *, path: str) -> ET.Element:
             "line": str(result.line),
         },
     )
+    if result.emergency:
+        properties = ET.SubElement(case, "properties")
+        for line in result.emergency:
+            ET.SubElement(properties, "property", {"name": "emergency", "value": xml_text(line)})
     reasons = xml_text("\n".join(result.reasons))
     message = xml_text(f"{result.state}: {result.reasons[0]}" if result.reasons else result.state)
     if result.state in ("failed", "rejected"):
         ET.SubElement(case, "failure", {"message": message, "type": result.state}).text = reasons
     elif result.state in ("waiting", "blocked"):
         ET.SubElement(case, "skipped", {"message": message}).text = reasons
-    elif result.state == "ready" and reasons:
+    elif reasons and (result.state == "ready" or result.emergency):
         ET.SubElement(case, "system-out").text = reasons
     return case

@@ -13,7 +13,7 @@ from collections import Counter
 from sopgate.evaluate import Evaluation, State, StepResult
 from sopgate.render.graph import draw
 from sopgate.render.mermaid import mermaid_for_plan
-from sopgate.render.text import timestamp
+from sopgate.render.text import next_actions, overrides, timestamp
 
 STATE_BADGES: dict[State, str] = {
     "done": "✅ done",
@@ -76,7 +76,7 @@ def render_markdown(evaluation: Evaluation, *, budget: int = BUDGET) -> str:
     characters the summary folds, one stage after the other, until it fits: done steps
     become one line each, then a count; the diagram shows only what is not done and its
     direct needs, then none; the table keeps the rows that are not done, then as many as
-    fit. The decision and the next actions are never cut.
+    fit. Emergency override lines, the decision and the next actions are never cut.
     """
     head = _head(evaluation)
     tail = _tail(evaluation)
@@ -99,11 +99,13 @@ def _join(*parts: list[str]) -> str:
 
 def _head(evaluation: Evaluation) -> list[str]:
     facts = evaluation.facts
-    out = [f"## sopgate: {escape(evaluation.loaded.sop.name)}", ""]
+    out = _alert(evaluation)
+    out += [f"## sopgate: {escape(evaluation.loaded.sop.name)}", ""]
     out += _decision(evaluation)
     out += ["", "### Next actions", ""]
     by_key = evaluation.by_key
-    for action in evaluation.next:
+    actions = next_actions(evaluation)
+    for action in actions:
         key, _, what = action.partition(": ")
         result = by_key.get(key)
         if result is None:
@@ -113,10 +115,28 @@ def _head(evaluation: Evaluation) -> list[str]:
         out.append(
             f"- {mark}**{escape(key)}** · owner {escape(result.owner)}: {reason_markdown(what)}"
         )
-    if not evaluation.next:
+    if not actions:
         out.append("Nothing left to do.")
     out += ["", f"Commit `{facts.commit[:12]}` · observed {timestamp(facts.observed_at)}"]
     return out
+
+
+def _alert(evaluation: Evaluation) -> list[str]:
+    """Each active emergency override, in bold in a caution alert (red on GitHub, a quote on
+    GitLab), at the very top: part of the head, so no folding ever cuts it."""
+    found = overrides(evaluation)
+    if not found:
+        return []
+    out = ["> [!CAUTION]"]
+    for i, (line, key) in enumerate(found):
+        out += [">"] if i else []
+        out.append(f"> **{escape(line)}** ({escape(key)})")
+    return [*out, ""]
+
+
+def _reason(result: StepResult, reason: str) -> str:
+    """A reason of ``result`` in Markdown; its emergency override lines in bold."""
+    return f"**{escape(reason)}**" if reason in result.emergency else reason_markdown(reason)
 
 
 def _decision(evaluation: Evaluation) -> list[str]:
@@ -137,7 +157,7 @@ def _decision(evaluation: Evaluation) -> list[str]:
     ]
     if result.reasons:
         out.append("")
-        out.extend(f"- {reason_markdown(reason)}" for reason in result.reasons)
+        out.extend(f"- {_reason(result, reason)}" for reason in result.reasons)
     return out
 
 
@@ -205,7 +225,7 @@ def _step(result: StepResult) -> str:
 
 
 def _row(result: StepResult) -> str:
-    reasons = "<br>".join(reason_markdown(reason) for reason in result.reasons)
+    reasons = "<br>".join(_reason(result, reason) for reason in result.reasons)
     return (
         f"| {_step(result)} | {escape(result.owner)} | {STATE_BADGES[result.state]} | {reasons} |"
     )

@@ -20,6 +20,7 @@ _COLOURS: dict[State, str] = {
     "rejected": "\x1b[31m",
 }
 _DECISION_COLOURS = {"open": "\x1b[32m", "closed": "\x1b[31m"}
+_ALARM = "\x1b[31m"  # an emergency override
 _TAG_WIDTH = len("[rejected]")
 
 # Reasons may quote people (a `/sop reject` comment): never let them drive the terminal.
@@ -52,6 +53,29 @@ def wrap(text: str, first: str, rest: str | None = None) -> list[str]:
     return lines or [first.rstrip()]
 
 
+def overrides(evaluation: Evaluation) -> list[tuple[str, str]]:
+    """Every active emergency override of the evaluation as (line, step key), plan order."""
+    found = [(line, result.key) for result in evaluation.steps for line in result.emergency]
+    return list(dict.fromkeys(found))
+
+
+def next_actions(evaluation: Evaluation) -> tuple[str, ...]:
+    """:attr:`Evaluation.next`, and first, when the step asked about is done behind a closed
+    gate (re-run outside its window or in a freeze) or nothing else is to be done, why its
+    gate is closed: a closed gate never reads "nothing left to do"."""
+    actions = evaluation.next
+    key = evaluation.target
+    if key is None or evaluation.decision != "closed":
+        return actions
+    result = evaluation.by_key[key]
+    if actions and result.state != "done":
+        return actions  # the actions on the steps it waits for say what to do
+    if any(action.startswith(f"{key}: ") for action in actions):
+        return actions
+    why = "; ".join(result.reasons) or "no reason was given"
+    return (f"{key}: {result.state}, but its gate is closed: {why}", *actions)
+
+
 def render_text(evaluation: Evaluation, *, color: bool = False) -> str:
     """The report for a terminal, in the order people need it: the decision, the next
     actions, then the sequence; ANSI colours only with ``color=True``."""
@@ -60,7 +84,12 @@ def render_text(evaluation: Evaluation, *, color: bool = False) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     facts = evaluation.facts
-    out = wrap(
+    out: list[str] = []
+    for line, key in overrides(evaluation):
+        out += [paint(part, _BOLD + _ALARM) for part in wrap(f"{line} ({key})", "", "  ")]
+    if out:
+        out.append("")
+    out += wrap(
         f"sopgate: {evaluation.loaded.sop.name} @ {facts.commit[:12]} "
         f"(observed {timestamp(facts.observed_at)})",
         "",
@@ -75,9 +104,10 @@ def render_text(evaluation: Evaluation, *, color: bool = False) -> str:
         for reason in result.reasons:
             out += wrap(reason, "  - ", "    ")
     out.append("")
-    if evaluation.next:
+    actions = next_actions(evaluation)
+    if actions:
         out.append("Next:")
-        for action in evaluation.next:
+        for action in actions:
             out += wrap(action, "  - ", "    ")
     else:
         out.append("Next: nothing left to do")

@@ -92,7 +92,7 @@ def test_action_pins_and_passes_inputs_through_env() -> None:
         "dry-run",
         "setup-python",
     }
-    assert set(action["outputs"]) == {"decision", "state", "report"}
+    assert set(action["outputs"]) == {"decision", "state", "emergency", "report"}
     for step in action["runs"]["steps"]:
         if "uses" in step:
             assert re.search(r"@[0-9a-f]{40}$", step["uses"]), step["uses"]

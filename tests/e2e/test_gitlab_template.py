@@ -142,6 +142,7 @@ def test_a_closed_gate_fails_the_job_and_publishes(project: tuple[Path, str]) ->
     assert (work / "sopgate.env").exists(), log
     assert (work / "sopgate.env").read_text() == (
         "SOPGATE_DECISION=closed\nSOPGATE_STATE=blocked\nSOPGATE_STEP=staging\n"
+        "SOPGATE_EMERGENCY=false\n"
     )
     junit = (work / "sopgate-junit.xml").read_text()
     assert "<testsuite" in junit and 'name="staging"' in junit
@@ -174,6 +175,7 @@ def test_an_open_gate_passes_and_updates_the_same_note(project: tuple[Path, str]
         "SOPGATE_DECISION": "open",
         "SOPGATE_STATE": "done",
         "SOPGATE_STEP": "data-readiness",
+        "SOPGATE_EMERGENCY": False,
     }
     assert len(stub.notes("7", 42)) == 1  # sticky: updated in place, not added twice
     assert [s["status"] for s in stub.posted_statuses] == ["success", "success"]

@@ -330,3 +330,24 @@ def test_a_url_safe_envelope_verifies(capsys: pytest.CaptureFixture[str], tmp_pa
         ],
     }
     assert verify_envelope(urlsafe, key.public_key(), where="x") == data
+
+
+def test_an_emergency_override_is_in_the_record_and_the_attestation(tmp_path: Path) -> None:
+    from sopgate.report import record, replay
+    from sopgate.report import write_report as write_files
+    from tests.unit.render.emergency_cases import LINE, emergency_run
+
+    data = record(emergency_run())
+    assert data["emergency"] is True
+    entry = next(s for s in data["steps"] if s["id"] == "production")
+    assert entry["emergency"] == [LINE]
+    assert all("emergency" not in s for s in data["steps"] if s["id"] != "production")
+    predicate = statement(data)["predicate"]
+    assert predicate["emergency"] is True
+    assert predicate["emergencyOverrides"] == [LINE]
+    predicate_valid(predicate)
+    write_files(emergency_run(), str(tmp_path))
+    markdown = (tmp_path / "sopgate-report.md").read_text()
+    assert markdown.startswith(f"> [!CAUTION]\n> **{LINE}** (production)\n")
+    _, said = replay(str(tmp_path / "sopgate-report.json"))
+    assert said.startswith("replay confirmed: decision open for production")

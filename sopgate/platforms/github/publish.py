@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_DESCRIPTION = 140
 MAX_COMMENT = 65_000  # GitHub refuses comment bodies over 65,536 characters
+EMERGENCY_TITLE = "sopgate emergency override"
 
 
 #: The login of GitHub Actions' job token (GITHUB_TOKEN): comments it posts are sopgate's.
@@ -86,6 +87,7 @@ class Publisher:
             "decision": evaluation.decision or "",
             "step": target.key if target else "",
             "state": target.state if target else "",
+            "emergency": "true" if evaluation.emergency else "false",
         }
         text = "".join(f"{k}={_one_line(v)}\n" for k, v in values.items())
         shown = " ".join(f"{k}={v}" for k, v in values.items())
@@ -99,19 +101,27 @@ class Publisher:
         return [f"outputs: {shown}"]
 
     def _annotations(self, evaluation: Evaluation, dry_run: bool) -> list[str]:
-        """``::error`` workflow commands for the target step and the needed steps that block
-        it; returned (not printed) so the CLI prints them on stdout with its other lines."""
+        """A ``::warning`` per active emergency override, then ``::error`` workflow commands
+        for the target step and the needed steps that block it; returned (not printed) so
+        the CLI prints them on stdout with its other lines."""
+        found = []
+        for result in evaluation.steps:
+            for line in result.emergency:
+                command = (
+                    f"::warning title={_property(EMERGENCY_TITLE)}::"
+                    f"{_data(f'{line} ({result.key})')}"
+                )
+                found.append(f"dry run: would annotate {command[2:]}" if dry_run else command)
         if evaluation.target is None:
-            return []
+            return found
         target = evaluation.by_key[evaluation.target]
         if target.gate_open:
-            return []
+            return found
         blocking: list[StepResult] = [target]
         blocking += [
             evaluation.by_key[k] for k in target.needs if evaluation.by_key[k].state != "done"
         ]
         path = self._repo_path(evaluation.loaded.path)
-        found = []
         for result in blocking:
             # The step asked about is the error; a needed step that is not done yet only
             # explains it (its own gate may well be open).
@@ -133,11 +143,14 @@ class Publisher:
 
     def _status(self, evaluation: Evaluation, found: Found, dry_run: bool) -> str:
         target = evaluation.by_key[evaluation.target or ""]
+        reasons = [reason for reason in target.reasons if reason not in target.emergency]
         if target.gate_open:
             state, why = "success", f"gate open ({target.state})"
         else:
             state = "failure" if target.state in ("rejected", "failed") else "pending"
-            why = f"{target.state}: {target.reasons[0]}" if target.reasons else target.state
+            why = f"{target.state}: {reasons[0]}" if reasons else target.state
+        if target.emergency:  # the description starts with it: loud on the commit too
+            why = f"{target.emergency[0]}; {why}"
         payload = {
             "state": state,
             "description": one_line(why, MAX_DESCRIPTION),

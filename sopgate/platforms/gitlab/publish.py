@@ -34,13 +34,26 @@ def cut(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def description(result: StepResult, lead: str) -> str:
+    """A commit status description: ``lead`` and the step's first reason; an emergency
+    override's line first, so the override is loud on the commit too."""
+    reasons = [reason for reason in result.reasons if reason not in result.emergency]
+    text = f"{lead}: {reasons[0]}" if reasons else lead
+    if result.emergency:
+        text = f"{result.emergency[0]}; {text}"
+    return cut(" ".join(text.split()))
+
+
 def dotenv(evaluation: Evaluation) -> str:
-    """``sopgate.env`` for ``artifacts:reports:dotenv``: the decision for later jobs."""
+    """``sopgate.env`` for ``artifacts:reports:dotenv``: the decision for later jobs, and
+    whether it opened only because of an emergency override."""
     target = evaluation.target
     state = evaluation.by_key[target].state if target else ""
+    emergency = "true" if evaluation.emergency else "false"
     return (
         f"SOPGATE_DECISION={evaluation.decision or ''}\n"
         f"SOPGATE_STATE={state}\nSOPGATE_STEP={target or ''}\n"
+        f"SOPGATE_EMERGENCY={emergency}\n"
     )
 
 
@@ -108,11 +121,10 @@ class Publisher:
     def _step_status(self, result: StepResult, dry_run: bool) -> str:
         state = SYNC_STATES.get(result.state, "pending")
         name = f"sopgate/{result.key}"
-        reason = f": {result.reasons[0]}" if result.reasons else ""
         data: dict[str, object] = {
             "state": state,
             "name": name,
-            "description": cut(f"{result.state}{reason}"),
+            "description": description(result, result.state),
         }
         if self.settings.pipeline_id is not None:
             data["pipeline_id"] = self.settings.pipeline_id
@@ -207,10 +219,12 @@ class Publisher:
         result = evaluation.by_key[target]
         state = "success" if result.gate_open else "failed"
         name = f"sopgate/{target}"
-        reason = f": {result.reasons[0]}" if result.reasons else ""
-        description = cut(f"gate {evaluation.decision}, {result.state}{reason}")
         sha = self.settings.commit
-        data: dict[str, object] = {"state": state, "name": name, "description": description}
+        data: dict[str, object] = {
+            "state": state,
+            "name": name,
+            "description": description(result, f"gate {evaluation.decision}, {result.state}"),
+        }
         if self.settings.pipeline_id is not None:
             data["pipeline_id"] = self.settings.pipeline_id
         if self.settings.job_url:

@@ -22,6 +22,7 @@ from sopgate.evaluate import Evaluation, evaluate
 from sopgate.facts import read_facts
 from sopgate.platforms.github import GitHubAdapter
 from sopgate.sop.load import read_sop
+from tests.unit.render.emergency_cases import LINE, emergency_run
 
 Make = Callable[..., GitHubAdapter]
 PG = REPO  # writes go through the same client as the reads
@@ -68,7 +69,7 @@ def test_publish_closed_gate(
     lines = adapter.publish(evaluation("staging", approvals=False), dry_run=False)
     summary, output = runner_files
     assert summary.read_text() == "## sopgate: staging is closed\n"
-    assert output.read_text() == "decision=closed\nstep=staging\nstate=blocked\n"
+    assert output.read_text() == "decision=closed\nstep=staging\nstate=blocked\nemergency=false\n"
     assert json.loads(status.calls[0].request.body) == {
         "state": "pending",
         "description": "blocked: waits for security-review (waiting; owner security)",
@@ -80,7 +81,7 @@ def test_publish_closed_gate(
     }
     assert lines == [
         "summary: appended to $GITHUB_STEP_SUMMARY",
-        "outputs: decision=closed step=staging state=blocked",
+        "outputs: decision=closed step=staging state=blocked emergency=false",
         "::error file=.sopgate.yml,line=28,title=sopgate%3A staging::staging is blocked: "
         "waits for security-review (waiting; owner security)",
         "::warning file=.sopgate.yml,line=25,title=sopgate%3A security-review::security-review "
@@ -112,7 +113,8 @@ def test_dry_run_writes_nothing(
     assert not runner_files[0].exists() and not runner_files[1].exists()
     assert lines[0] == "dry run: would append the summary (30 characters) to $GITHUB_STEP_SUMMARY"
     assert lines[1] == (
-        "dry run: would write decision=closed step=staging state=blocked to $GITHUB_OUTPUT"
+        "dry run: would write decision=closed step=staging state=blocked emergency=false to "
+        "$GITHUB_OUTPUT"
     )
     assert lines[2].startswith("dry run: would annotate error file=.sopgate.yml,line=28,")
     assert lines[-2] == (
@@ -280,3 +282,37 @@ def test_who_the_token_is_cannot_be_told_creates_a_comment(
     assert len(created.calls) == 1
     assert not [c for c in mocked.calls if c.request.method in ("PATCH", "DELETE")]
     assert lines[-1].startswith("comment: created ")
+
+
+def test_emergency_override_is_loud_in_outputs_annotations_and_status(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock, runner_files: tuple[Path, Path]
+) -> None:
+    status = mocked.post(f"{PG}/statuses/{HEAD}", status=201, json=load("status-created.json"))
+    add_comment_list(mocked, load("comments.json")[:2])
+    mocked.post(f"{PG}/issues/42/comments", status=201, json=load("comment-created.json"))
+    lines = adapter.publish(emergency_run(reason="outage, 100%: fix\nnow"), dry_run=False)
+    assert runner_files[1].read_text() == (
+        "decision=open\nstep=production\nstate=ready\nemergency=true\n"
+    )
+    assert lines[1] == "outputs: decision=open step=production state=ready emergency=true"
+    assert lines[2] == (
+        "::warning title=sopgate emergency override::EMERGENCY OVERRIDE by olga: "
+        "outage, 100%25: fix%0Anow (production)"
+    )
+    assert json.loads(status.calls[0].request.body)["description"] == (
+        "EMERGENCY OVERRIDE by olga: outage, 100%: fix now; gate open (ready)"
+    )
+
+
+def test_emergency_status_of_a_dry_run(
+    adapter: GitHubAdapter, mocked: responses.RequestsMock, runner_files: tuple[Path, Path]
+) -> None:
+    lines = adapter.publish(emergency_run(), dry_run=True)
+    assert len(mocked.calls) == 0
+    assert lines[2] == (
+        f"dry run: would annotate warning title=sopgate emergency override::{LINE} (production)"
+    )
+    assert lines[-2] == (
+        f"dry run: would set commit status sopgate/production on {HEAD[:12]} to success: "
+        f"{LINE}; gate open (ready)"
+    )

@@ -12,6 +12,7 @@ import responses
 
 from sopgate.evaluate import Evaluation, evaluate
 from sopgate.platforms.gitlab import GitLabAdapter, RetryPolicy, from_env
+from sopgate.platforms.gitlab.publish import dotenv
 from sopgate.platforms.signoff import MARKER
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
@@ -22,6 +23,7 @@ from tests.unit.platforms.gitlab.gitlab_fixtures import (
     fixture,
     register,
 )
+from tests.unit.render.emergency_cases import LINE, emergency_run
 
 EXAMPLE = (Path(__file__).resolve().parents[4] / "examples" / ".sopgate.yml").read_text()
 NOTES = f"{BASE}/api/v4/projects/7/merge_requests/42/notes"
@@ -77,6 +79,7 @@ def test_first_run_adds_the_note_and_posts_the_status(tmp_path: Path) -> None:
     assert len(status["description"]) <= 255
     assert (tmp_path / "sopgate.env").read_text() == (
         "SOPGATE_DECISION=closed\nSOPGATE_STATE=blocked\nSOPGATE_STEP=staging\n"
+        "SOPGATE_EMERGENCY=false\n"
     )
     assert "<testsuite" in (tmp_path / "sopgate-junit.xml").read_text()
 
@@ -237,7 +240,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert lines[1] == f"commit status: would post sopgate/staging=failed on {HEAD[:12]}"
     assert lines[2] == (
         "sopgate.env: would write SOPGATE_DECISION=closed "
-        "SOPGATE_STATE=blocked SOPGATE_STEP=staging"
+        "SOPGATE_STATE=blocked SOPGATE_STEP=staging SOPGATE_EMERGENCY=false"
     )
     assert lines[3] == f"sopgate-junit.xml: would write {len(evaluation.steps)} test cases"
     assert not (tmp_path / "sopgate.env").exists()
@@ -269,3 +272,47 @@ def test_status_without_a_step(tmp_path: Path, dry_run: bool) -> None:
     adapter, evaluation = setup(tmp_path, Situation(sop_text=EXAMPLE, mr_iid=None), step=None)
     lines = adapter.publish(evaluation, dry_run=dry_run)
     assert lines[1] == "commit status: skipped, no step was checked"
+
+
+def test_an_emergency_override_is_loud_in_note_status_and_dotenv(tmp_path: Path) -> None:
+    adapter, _ = setup(tmp_path)
+    evaluation = emergency_run()
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, json=[])
+        rsps.add("POST", NOTES, status=201, json=fixture("note", id=77))
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        adapter.publish(evaluation, dry_run=False)
+        note = json.loads(rsps.calls[1].request.body or "{}")
+        status = json.loads(rsps.calls[2].request.body or "{}")
+    assert note["body"].startswith(f"{MARKER}\n> [!CAUTION]\n> **{LINE}** (production)\n")
+    assert status["state"] == "success"
+    assert (
+        status["description"]
+        == f"{LINE}; gate open, ready: gate open: run deploy-production (owner sre)"
+    )
+    assert (tmp_path / "sopgate.env").read_text() == (
+        "SOPGATE_DECISION=open\nSOPGATE_STATE=ready\nSOPGATE_STEP=production\n"
+        "SOPGATE_EMERGENCY=true\n"
+    )
+
+
+def test_a_plain_open_gate_is_no_emergency_in_the_dotenv(tmp_path: Path) -> None:
+    _, evaluation = setup(tmp_path)
+    assert dotenv(evaluation).endswith("SOPGATE_EMERGENCY=false\n")
+
+
+def test_sync_status_of_an_overridden_step_starts_with_the_override(tmp_path: Path) -> None:
+    adapter, _ = setup(tmp_path)
+    evaluation = emergency_run(target=None)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, json=[])
+        rsps.add("POST", NOTES, status=201, json=fixture("note", id=77))
+        rsps.add("POST", STATUS, status=201, json=fixture("commit_status"))
+        adapter.publish_sync(evaluation, keep=frozenset(), dry_run=False)
+        posted = [json.loads(c.request.body or "{}") for c in rsps.calls if c.request.url == STATUS]
+    production = next(p for p in posted if p["name"] == "sopgate/production")
+    assert production["description"] == (
+        f"{LINE}; ready: gate open: run deploy-production (owner sre)"
+    )
+    staging = next(p for p in posted if p["name"] == "sopgate/staging")
+    assert staging["description"] == "done"
