@@ -7,6 +7,7 @@ was found and, where the set is closed, what is allowed.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -88,8 +89,14 @@ def _shorthand(loc: Path, doc: Document) -> Path:
     return loc[:-1] if isinstance(value, str) else loc
 
 
+_TAG = re.compile(r"^[A-Za-z][\w-]*\[.*\]$")
+
+
 def _is_tag(part: Any) -> bool:
-    return isinstance(part, str) and ("[" in part and part.endswith("]") and part != "[key]")
+    """pydantic's validator and union tags in an error location (``function-before[...]``,
+    ``tagged-union[...]``): a name, then brackets. A key of the user's own such as ``[]``
+    is not one."""
+    return isinstance(part, str) and part != "[key]" and _TAG.match(part) is not None
 
 
 def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -> Diagnostic:

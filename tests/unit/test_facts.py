@@ -175,3 +175,12 @@ def test_yaml_facts_over_the_yaml_cap_are_refused_before_parsing(
     with pytest.raises(InputError) as caught:
         read_facts(str(path))
     assert "facts" in str(caught.value) and "16 MiB" in str(caught.value)
+
+
+def test_a_key_that_looks_like_a_pydantic_tag_is_still_named() -> None:
+    """Found by the fuzz test: a key ``[]`` was dropped from the error's location as if it
+    were pydantic's union tag, and the empty location crashed the error report."""
+    found = errors("facts: 1\nplatform: local\ncommit: " + "a" * 40 + "\n"
+                   "observed_at: 2026-11-26T10:00:00Z\n'[]': null\n")  # fmt: skip
+    assert len(found) == 1
+    assert found[0].startswith("f.yml:5:1: unknown key '[]'")
