@@ -167,7 +167,10 @@ class Syncer:
             state = "failure"
         else:
             state = "pending"
-        reason = f"{result.state}: {result.reasons[0]}" if result.reasons else result.state
+        reasons = [reason for reason in result.reasons if reason not in result.emergency]
+        reason = f"{result.state}: {reasons[0]}" if reasons else result.state
+        if result.emergency:  # loud on the commit too, as the gate's own status is
+            reason = f"{result.emergency[0]}; {reason}"
         payload = {
             "state": state,
             "description": one_line(reason, MAX_DESCRIPTION),

@@ -438,3 +438,18 @@ def test_sync_on_a_comment_re_runs_the_gate_run_through_the_stub(
     assert synced[0]["description"].startswith("waiting: needs 1 approval from release-managers")
     assert synced[0]["target_url"] == pr["html_url"]
     assert len([s for s in state.statuses if s["context"] == "sopgate/go-no-go"]) == 1  # kept
+
+
+def test_publish_sync_statuses_of_an_overridden_step_start_with_the_override(
+    syncing: GitHubAdapter, mocked: responses.RequestsMock
+) -> None:
+    root = Path(__file__).resolve().parents[4] / "examples" / "regulated"
+    loaded = read_sop(str(root / ".sopgate.yml"))
+    facts = read_facts(str(root / "facts" / "emergency.yml"))
+    evaluation = evaluate(loaded, facts.model_copy(update={"initiator": None}), None)
+    overridden = [r for r in evaluation.steps if r.emergency]
+    assert overridden, "the example has an override"
+    lines = syncing.publish_sync(evaluation, keep=frozenset(), dry_run=True)
+    for result in overridden:
+        (line,) = [ln for ln in lines if f"sopgate/{result.key} " in ln]
+        assert line.split(": ", 1)[1].split(": ", 1)[1].startswith("EMERGENCY OVERRIDE by "), line
