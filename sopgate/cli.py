@@ -6,13 +6,15 @@ Exit codes (DESIGN.md): 0 gate open / valid, 1 gate closed, 2 invalid SOP, facts
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
+
+# pydantic scans every installed distribution's entry points for plugins when it builds the
+# first model (about 10 ms); sopgate uses none. An explicit setting is kept.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
@@ -285,6 +287,8 @@ def facts(sop_path: str, platform: str, token_env: str | None, output: str | Non
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the SOP file (for editors and check-jsonschema)."""
+    import json
+
     from sopgate.sop.model import Sop
 
     click.echo(json.dumps(Sop.model_json_schema(by_alias=True), indent=2))
@@ -407,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         click.echo(redact(message), err=True)
         if os.environ.get("SOPGATE_DEBUG"):
+            import traceback
+
             click.echo(redact(traceback.format_exc()), err=True)
         return 3
     return 0

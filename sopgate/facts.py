@@ -53,7 +53,7 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_no_numbers)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Change(Model):

@@ -10,10 +10,27 @@ from collections.abc import Callable
 
 from sopgate.errors import UsageError
 from sopgate.evaluate import Evaluation
-from sopgate.render.json import render_json
-from sopgate.render.junit import render_junit
-from sopgate.render.markdown import render_markdown
 from sopgate.render.text import render_text
+
+
+# The other formats are imported when asked for: a text check need not load XML or Markdown.
+def render_markdown(evaluation: Evaluation) -> str:
+    from sopgate.render.markdown import render_markdown as markdown
+
+    return markdown(evaluation)
+
+
+def render_json(evaluation: Evaluation) -> str:
+    from sopgate.render.json import render_json as as_json
+
+    return as_json(evaluation)
+
+
+def render_junit(evaluation: Evaluation) -> str:
+    from sopgate.render.junit import render_junit as junit
+
+    return junit(evaluation)
+
 
 RENDERERS: dict[str, Callable[[Evaluation], str]] = {
     "text": render_text,

@@ -123,7 +123,7 @@ def _path(value: Any) -> Any:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 #: Brackets and braces would make instance names (``production[eu-west]``) ambiguous.

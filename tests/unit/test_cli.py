@@ -452,3 +452,28 @@ def test_debug_prints_the_traceback_and_still_fails_closed(
     assert "Traceback (most recent call last):" in err
     assert "RuntimeError: GET https://x-access-token:***@api.github.com failed" in err
     assert canary not in out + err
+
+
+def test_check_with_facts_skips_the_pydantic_plugin_scan() -> None:
+    """A --facts check loads no pydantic plugins (pydantic's entry-point scan reads the
+    metadata of every installed distribution) and no renderer of a format not asked for."""
+    probe = (
+        "import os, sys; os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None); "
+        "from sopgate.cli import main; "
+        f"code = main(['check', 'go-no-go', '--sop', {SOP!r}, '--facts', '{FACTS}/green.yml']); "
+        "print('plugins', os.environ.get('PYDANTIC_DISABLE_PLUGINS')); "
+        "heavy = [m for m in ('github', 'gitlab', 'requests', 'sopgate.render.junit', "
+        "'sopgate.render.markdown', 'sopgate.render.json') if m in sys.modules]; "
+        "print('heavy', heavy); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Decision for go-no-go: OPEN" in done.stdout
+    assert "plugins __all__" in done.stdout
+    assert "heavy []" in done.stdout
