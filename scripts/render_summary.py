@@ -47,6 +47,12 @@ PICTURES = (
         "examples/facts/waiting.yml",
         "go-no-go",
     ),
+    Picture(
+        "docs/summary-global.png",
+        "examples/global/.sopgate.yml",
+        "examples/global/facts/waiting.yml",
+        "production[us-east]",
+    ),
 )
 
 

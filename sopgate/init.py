@@ -17,12 +17,14 @@ from pathlib import Path
 from sopgate.errors import UsageError
 
 TEMPLATES: dict[str, str] = {
-    "startup": "a light SOP for a small team: tests, staging, one approval, production",
-    "enterprise": "an AI platform across business units: validation, security, business "
-    "sign-offs, go/no-go",
-    "regulated": "a regulated financial-services model: independent validation, strict "
-    "role-bound sign-offs, change window",
-    "global": "a multi-region release: go/no-go, per-region canaries, sequential rollout",
+    "startup": "a light SOP for a small team: tests, an evaluation threshold, staging, one "
+    "approval, production",
+    "enterprise": "a platform rolled out to business units in waves: security and architecture "
+    "reviews, a change-advisory board of two, per-unit approvers and local hours",
+    "regulated": "a regulated financial-services model: four eyes, thresholds, a 24-hour "
+    "go/no-go, release managers start production, a production freeze, an emergency path",
+    "global": "a multi-region release: per-region canaries and approvers, a go/no-go, "
+    "production in waves inside each region's local hours",
 }
 SOP_PATH = ".sopgate.yml"
 TESTS_DIR = Path(".sopgate") / "tests"

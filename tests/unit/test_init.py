@@ -10,7 +10,7 @@ import pytest
 
 from sopgate import init as starter
 from sopgate.cli import main
-from sopgate.init import Answers, choose
+from sopgate.init import Answers, choose, template_text
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -63,7 +63,7 @@ def test_refuses_to_overwrite_without_force(
     assert not (workdir / ".sopgate").exists()
 
     assert run(capsys, "init", "--template", "global", "--force")[0] == 0
-    assert "Global model release" in (workdir / ".sopgate.yml").read_text(encoding="utf-8")
+    assert "Global search-ranking release" in (workdir / ".sopgate.yml").read_text(encoding="utf-8")
     code, _out, err = run(capsys, "init", "--template", "global")
     assert code == 2
     assert err == (
@@ -116,3 +116,37 @@ def test_templates_ship_as_package_data() -> None:
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(starter.TEMPLATES)
     for name in starter.TEMPLATES:
         assert sorted(p.name for p in (root / name).iterdir()) == ["sopgate.yml", "tests.yml"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        (
+            "regulated",
+            [
+                "run_by:",
+                "max_age: 24h",
+                "environments: [production]",
+                "count: 2",
+                "separate_from:",
+                "emergency:",
+                "require:",
+            ],
+        ),
+        (
+            "global",
+            [
+                "rollout: [[",
+                'role: "approvers-{region}"',
+                "timezone: region",
+                '"canary[eu-west]"',
+                "require:",
+            ],
+        ),
+    ],
+)
+def test_the_richer_templates_use_the_new_format_fields(name: str, fields: list[str]) -> None:
+    """The seed cases need the format additions; each is explained in the header comments."""
+    text = template_text(name, "sopgate.yml", today=date(2026, 11, 26))
+    for field in fields:
+        assert field in text, f"{name} template lacks {field}"
