@@ -159,7 +159,8 @@ _NO_ENVIRONMENTS = (
             "a freeze's time zone is checked",
             BASE + "freezes:\n  - {from: 2026-12-20, to: 2026-12-27, timezone: Mars/Base}\n",
             [
-                "s.yml:26:50: unknown time zone 'Mars/Base'; use an IANA name such as Europe/Berlin or UTC"
+                "s.yml:26:50: unknown time zone 'Mars/Base'; use an IANA name such as "
+                "Europe/Berlin or UTC"
             ],
         ),
         (

@@ -1,4 +1,4 @@
-"""Tests written from the mutants of sopgate/platforms/signoff.py that survived (docs/mutation.md)."""
+"""Tests written from the surviving mutants of sopgate/platforms/signoff.py (docs/mutation.md)."""
 
 from __future__ import annotations
 
