@@ -311,3 +311,22 @@ def test_a_first_wave_and_a_third_wave_record_in_the_wrong_order_are_named(
             f"2026-11-25T{at}:00Z ({path[f'production[{region}]']})\n"
         ) in err
     assert err.count("  - ") == 4
+
+
+def test_swapping_the_times_inside_a_first_and_a_third_wave_record_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The same swap made by editing the records: neither replays any more.
+    records = deployment(capsys, tmp_path / "a")
+    first, third = (records[f"production[{r}]"] for r in ("eu-west", "ap-south"))
+    one, two = (json.loads(p.read_text()) for p in (first, third))
+    one["facts"]["observed_at"], two["facts"]["observed_at"] = (
+        two["facts"]["observed_at"],
+        one["facts"]["observed_at"],
+    )
+    first.write_text(json.dumps(one))
+    third.write_text(json.dumps(two))
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    assert f"  - record does not replay: {first}: replay does not confirm" in err
+    assert f"  - record does not replay: {third}: replay does not confirm" in err
