@@ -131,20 +131,7 @@ class Publisher:
         url = self._mr_url()
         if url:
             data["target_url"] = url  # never a job URL: that marks a gate run to retry
-        sha = self.settings.commit
-        what = f"commit status {name}={state} on {sha[:12]}"
-        if dry_run:
-            return f"commit status: would post {name}={state} on {sha[:12]}"
-        path = f"{self.project}/statuses/{sha}"
-        try:
-            self.api.post(path, data)
-        except ApiError as exc:
-            if exc.status == 400 and "cannot transition status" in str(exc).lower():
-                return f"{what}: not changed, GitLab keeps its current state ({exc})"
-            if exc.status is None or exc.status < 500:
-                raise
-            self.api.post(path, data)  # posting a status twice is harmless
-        return f"{what}: posted"
+        return self._post_status(data, dry_run)
 
     def _mr_url(self) -> str | None:
         if self.mr is not None and self.mr.url:
@@ -219,7 +206,6 @@ class Publisher:
         result = evaluation.by_key[target]
         state = "success" if result.gate_open else "failed"
         name = f"sopgate/{target}"
-        sha = self.settings.commit
         data: dict[str, object] = {
             "state": state,
             "name": name,
@@ -229,18 +215,25 @@ class Publisher:
             data["pipeline_id"] = self.settings.pipeline_id
         if self.settings.job_url:
             data["target_url"] = self.settings.job_url
-        what = f"commit status {name}={state} on {sha[:12]}"
+        return self._post_status(data, dry_run)
+
+    def _post_status(self, data: dict[str, object], dry_run: bool) -> str:
+        """Post one commit status on the deployed commit; the line says what happened.
+
+        A 5xx is posted once more (posting a status twice is harmless); GitLab's 400 "cannot
+        transition status" means it keeps the state it has, which is not a failure."""
+        sha = self.settings.commit
+        what = f"commit status {data['name']}={data['state']} on {sha[:12]}"
         if dry_run:
-            return f"commit status: would post {name}={state} on {sha[:12]}"
+            return f"commit status: would post {data['name']}={data['state']} on {sha[:12]}"
         path = f"{self.project}/statuses/{sha}"
         try:
             self.api.post(path, data)
         except ApiError as exc:
             if exc.status == 400 and "cannot transition status" in str(exc).lower():
-                return f"{what}: unchanged (already {state})"
+                return f"{what}: unchanged (already {data['state']})"
             if exc.status is None or exc.status < 500:
                 raise
-            # Posting a status twice is harmless (the second is "already" at worst).
             self.api.post(path, data)
         return f"{what}: posted"
 
