@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -430,3 +430,23 @@ def _next_page(response: requests.Response, url: str, where: str) -> str | None:
         query = {**dict(parse_qsl(parts.query, keep_blank_values=True)), "page": header}
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
     return None
+
+
+#: Answers meaning "this tier or this token cannot see that": unknown, not a failure.
+NOT_VISIBLE = (403, 404)
+_T = TypeVar("_T")
+
+
+def visible(
+    notes: list[str], what: str, consequence: str, request: Callable[..., _T], *args: Any, **kw: Any
+) -> _T | None:
+    """``request(*args, **kw)``'s answer, or None with the note "GitLab answered STATUS to
+    WHAT: CONSEQUENCE" when GitLab will not show it (403/404: another tier, or a token
+    without access); any other error goes on up."""
+    try:
+        return request(*args, **kw)
+    except ApiError as exc:
+        if exc.status not in NOT_VISIBLE:
+            raise
+        notes.append(f"GitLab answered {exc.status} to {what}: {consequence}")
+        return None

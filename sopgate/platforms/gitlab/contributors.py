@@ -14,10 +14,7 @@ from typing import Any
 
 from sopgate.facts import Commit
 from sopgate.platforms.gitlab import mapping
-from sopgate.platforms.gitlab.client import Api, ApiError
-
-#: Answers meaning "this token may not see that": unknown, not a failure.
-_NOT_VISIBLE = (403, 404)
+from sopgate.platforms.gitlab.client import NOT_VISIBLE, Api, ApiError, visible
 
 
 class Contributors:
@@ -32,15 +29,15 @@ class Contributors:
     def commits(self, iid: int, notes: list[str]) -> tuple[Commit, ...] | None:
         """The MR's commits (``/merge_requests/:iid/commits``), logins mapped from their
         author and committer e-mails; None (unknown) when GitLab will not list them."""
-        try:
-            listing = self.api.list(f"{self.project}/merge_requests/{iid}/commits")
-        except ApiError as exc:
-            if exc.status not in _NOT_VISIBLE:
-                raise
-            notes.append(
-                f"GitLab answered {exc.status} to the commits of !{iid}: the change's "
-                "contributors are unknown, so rules that exclude contributors count nobody"
-            )
+        listing = visible(
+            notes,
+            f"the commits of !{iid}",
+            "the change's contributors are unknown, so rules that exclude contributors count "
+            "nobody",
+            self.api.list,
+            f"{self.project}/merge_requests/{iid}/commits",
+        )
+        if listing is None:
             return None
         found: list[Commit] = []
         unmapped: list[str] = []
@@ -84,7 +81,7 @@ class Contributors:
         try:
             users = self.api.first_page("/users", search=email)
         except ApiError as exc:
-            if exc.status not in _NOT_VISIBLE:
+            if exc.status not in NOT_VISIBLE:
                 raise
             return None, f"GitLab answered {exc.status} to the user search"
         if len(users) != 1:
@@ -96,15 +93,14 @@ class Contributors:
         """When ``head`` was pushed to the MR: the ``created_at`` of the newest diff
         version whose ``head_commit_sha`` is ``head`` (``/merge_requests/:iid/versions``);
         None (unknown) when there is none or GitLab will not list them."""
-        try:
-            versions = self.api.list(f"{self.project}/merge_requests/{iid}/versions")
-        except ApiError as exc:
-            if exc.status not in _NOT_VISIBLE:
-                raise
-            notes.append(
-                f"GitLab answered {exc.status} to the diff versions of !{iid}: when "
-                f"{head[:12]} was pushed is unknown, so fresh sign-offs count nobody"
-            )
+        versions = visible(
+            notes,
+            f"the diff versions of !{iid}",
+            f"when {head[:12]} was pushed is unknown, so fresh sign-offs count nobody",
+            self.api.list,
+            f"{self.project}/merge_requests/{iid}/versions",
+        )
+        if versions is None:
             return None
         times = [
             at

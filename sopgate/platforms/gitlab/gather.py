@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sopgate.errors import SopgateError
 from sopgate.facts import Approval, Change, Check, Commit, Facts
 from sopgate.platforms import Gathered
 from sopgate.platforms.gitlab import mapping
-from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+from sopgate.platforms.gitlab.client import Api, path_id, visible
 from sopgate.platforms.gitlab.contributors import Contributors
 from sopgate.platforms.gitlab.documents import read_documents, required_paths
 from sopgate.platforms.gitlab.sop_source import Holder, SopSource
@@ -21,26 +21,6 @@ from sopgate.platforms.gitlab.sop_source import Holder, SopSource
 if TYPE_CHECKING:
     from sopgate.platforms.gitlab import Settings
     from sopgate.sop.model import Sop
-
-#: Answers meaning "this tier or this token cannot see that": unknown, not a failure.
-NOT_VISIBLE = (403, 404)
-T = TypeVar("T")
-
-
-def visible(
-    notes: list[str], what: str, consequence: str, request: Callable[..., T], *args: Any, **kw: Any
-) -> T | None:
-    """``request(*args, **kw)``'s answer, or None with the note "GitLab answered STATUS to
-    WHAT: CONSEQUENCE" when GitLab will not show it (403/404: another tier, or a token
-    without access); any other error goes on up."""
-    try:
-        return request(*args, **kw)
-    except ApiError as exc:
-        if exc.status not in NOT_VISIBLE:
-            raise
-        notes.append(f"GitLab answered {exc.status} to {what}: {consequence}")
-        return None
-
 
 #: Deployments of the commit per environment whose approvals are read one by one, the
 #: most recent first, when the listing does not carry them (GitLab's does not).
