@@ -149,14 +149,12 @@ def _patterns(step: dict[str, Any], at: Path) -> list[tuple[Path, str]]:
 
 def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diagnostic]:
     """Find needs cycles (implicit needs included) and name each one once."""
-    index: dict[str, int] = {}
     edges: dict[str, list[tuple[str, Path | None]]] = {}
     previous: str | None = None
     for i, step in steps:
         sid = step.get("id")
-        if not isinstance(sid, str) or sid in index:
+        if not isinstance(sid, str) or sid in edges:
             continue
-        index[sid] = i
         if "needs" in step:
             # A step-level cycle through instance references is an instance-level cycle too:
             # every instance of a step needs some instance of each step it needs.
@@ -178,7 +176,7 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
         state[start] = 1
         while iters:
             try:
-                target, loc = next(iters[-1])
+                target, _ = next(iters[-1])
             except StopIteration:
                 state[path.pop()] = 2
                 iters.pop()
@@ -190,7 +188,7 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    spot = _explicit_edge(cycle, edges) or loc or ("steps", index[target])
+                    spot = _written_edge(cycle, edges)
                     found.append(doc.error(spot, "needs cycle: " + " -> ".join(cycle)))
             elif not state.get(target):
                 state[target] = 1
@@ -199,11 +197,12 @@ def _cycles(doc: Document, steps: list[tuple[int, dict[str, Any]]]) -> list[Diag
     return found
 
 
-def _explicit_edge(
-    cycle: list[str], edges: dict[str, list[tuple[str, Path | None]]]
-) -> Path | None:
-    for here, there in itertools.pairwise(cycle):
-        for target, loc in edges[here]:
-            if target == there and loc is not None:
-                return loc
-    return None
+def _written_edge(cycle: list[str], edges: dict[str, list[tuple[str, Path | None]]]) -> Path:
+    """The first written ``needs`` entry along ``cycle``. Every cycle has one: a step without
+    ``needs`` only needs the step before it, and steps before steps never close a loop."""
+    return next(
+        loc
+        for here, there in itertools.pairwise(cycle)
+        for target, loc in edges[here]
+        if target == there and loc is not None
+    )
