@@ -436,3 +436,131 @@ def test_a_commit_event_has_no_ref_to_trust(
         "the SOP in force is the one of the default branch main: this ref is neither the "
         "default nor a protected branch, and no open pull request holds 4b825dc642cb" in facts.notes
     )
+
+
+# -- which pull request is the change -------------------------------------------------------------
+
+
+def _payload(tmp_path: Path, payload: dict[str, Any]) -> str:
+    path = tmp_path / "event-payload.json"
+    path.write_text(json.dumps(payload))
+    return str(path)
+
+
+def test_a_comment_on_an_issue_has_no_pull_request(
+    make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_pr_answers(mocked, commit=MERGE)
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
+    payload = {"issue": {"number": 42}, "comment": {"body": "/sop approve go-no-go"}}
+    adapter = make_adapter(
+        "issue_comment",
+        GITHUB_EVENT_PATH=_payload(tmp_path, payload),
+        GITHUB_SHA=MERGE,
+        GITHUB_REF="refs/heads/main",
+    )
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert (facts.change, facts.commit, facts.approvals) == (None, MERGE, ())
+    assert not any(str(c.request.url).startswith(f"{REPO}/pulls/") for c in mocked.calls)
+
+
+def test_a_pull_request_in_the_payload_of_another_event_is_not_the_change(
+    make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Only pull request events carry the change; a dispatch's payload is the caller's."""
+    add_pr_answers(mocked, commit=MERGE)
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
+    payload = load("event-pull_request.json")
+    adapter = make_adapter(
+        "workflow_dispatch",
+        GITHUB_EVENT_PATH=_payload(tmp_path, payload),
+        GITHUB_SHA=MERGE,
+        GITHUB_REF="refs/heads/main",
+    )
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert (facts.change, facts.commit) == (None, MERGE)
+
+
+@pytest.mark.parametrize("answer", [[], "x", 42])
+def test_a_pull_request_answer_that_is_no_object_fails_closed(
+    answer: object, make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mocked.get(f"{REPO}/pulls/42", json=answer)
+    payload = {"issue": {"number": 42, "pull_request": {"url": f"{REPO}/pulls/42"}}}
+    adapter = make_adapter("issue_comment", GITHUB_EVENT_PATH=_payload(tmp_path, payload))
+    with pytest.raises(PlatformError) as caught:
+        adapter.gather(sop_path=".sopgate.yml")
+    assert str(caught.value) == "GitHub answered the pull request with unexpected JSON"
+
+
+def test_a_pull_request_without_a_numeric_number_gives_no_approvals(
+    make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Reviews and sign-offs are read only for a pull request GitHub numbers."""
+    add_pr_answers(mocked)
+    event = load("event-pull_request.json")
+    event["pull_request"]["number"] = "42"
+    adapter = make_adapter(GITHUB_EVENT_PATH=_payload(tmp_path, event))
+    facts = adapter.gather(sop_path=".sopgate.yml").facts
+    assert facts.change is not None and facts.change.id is None
+    assert (facts.approvals, facts.commits) == ((), ())
+    assert adapter.found is not None and adapter.found.pr_number is None
+    assert not any("/pulls/42/" in str(c.request.url) for c in mocked.calls)
+
+
+def test_the_found_commit_and_pull_request_are_remembered_for_publishing(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    adapter = make_adapter()
+    adapter.gather(sop_path=".sopgate.yml")
+    assert adapter.found is not None
+    assert (adapter.found.commit, adapter.found.pr_number) == (HEAD, 42)
+
+
+def test_a_review_of_no_commit_stays_of_no_commit_after_a_merge_without_head(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked, commit=MERGE)
+    pulls = load("commit-pulls.json")
+    del pulls[0]["head"]["sha"]
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=pulls)
+    reviews = load("reviews-page1.json")
+    del reviews[1]["commit_id"]  # sec-bob's approval
+    mocked.replace(responses.GET, f"{REPO}/pulls/42/reviews?per_page=100", json=reviews)
+    facts = make_adapter("push").gather(sop_path=".sopgate.yml").facts
+    bob = [(a.state, a.sha) for a in facts.approvals or () if a.user == "sec-bob"]
+    assert bob == [("approved", None)]
+
+
+def test_a_push_without_pull_request_notes_no_pull_request(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked, commit=MERGE)
+    mocked.get(f"{REPO}/commits/{MERGE}/pulls?per_page=100", json=[])
+    facts = make_adapter("push").gather(sop_path=".sopgate.yml").facts
+    assert not any("pull request" in note for note in facts.notes)
+
+
+def test_an_invalid_sop_in_force_still_gives_the_facts(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    """The CLI reports the invalid SOP when it loads it; gathering must not fail first."""
+    add_pr_answers(mocked)
+    _sop_everywhere(mocked, "sopgate: 1\nsteps: {not: a list}\n")
+    gathered = make_adapter().gather(sop_path=".sopgate.yml")
+    assert gathered.sop_text == "sopgate: 1\nsteps: {not: a list}\n"
+    assert (gathered.facts.documents, gathered.facts.groups) == ({}, {})
+
+
+def test_the_groups_of_the_proposed_sop_are_gathered_too(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    proposed = SOP_TEXT.replace("groups: [acme/sre]", "groups: [acme/sre, acme/new]")
+    answer = load("contents-head.json")
+    answer.update(content=base64.encodebytes(proposed.encode()).decode(), size=len(proposed))
+    mocked.replace(responses.GET, f"{REPO}/contents/.sopgate.yml?ref={HEAD}", json=answer)
+    mocked.get(f"{API}/orgs/acme/teams/new/members?per_page=100", json=[{"login": "nina"}])
+    facts = make_adapter().gather(sop_path=".sopgate.yml").facts
+    assert facts.groups["acme/new"] == ("nina",)
