@@ -55,13 +55,13 @@ def _no_numbers(value: Any) -> Any:
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_no_numbers)]
 
 #: A plan key: a step id, or a region instance such as ``production[eu-west]``.
-_STEP_KEY = re.compile(STEP_ID.removesuffix("$") + r"(\[" + REGION_ID[1:-1] + r"\])?$")
+STEP_KEY = re.compile(STEP_ID.removesuffix("$") + r"(\[" + REGION_ID[1:-1] + r"\])?$")
 #: A record's ``report_digest``: the sha256 of its canonical JSON, as lowercase hex.
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _step_key(value: Any) -> Any:
-    if isinstance(value, str) and not _STEP_KEY.match(value):
+    if isinstance(value, str) and not STEP_KEY.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a step key: expected a step id or a region instance such as "
             "production[eu-west]"
@@ -70,7 +70,7 @@ def _step_key(value: Any) -> Any:
 
 
 def _record_digest(value: Any) -> Any:
-    if isinstance(value, str) and not _DIGEST.match(value):
+    if isinstance(value, str) and not DIGEST.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a record digest: expected the report_digest of a "
             "sopgate-report.json (64 lowercase hex characters)"
