@@ -3,9 +3,12 @@
 It gathers the records (``sopgate-report.json``) of one commit from files and folders of
 downloaded artifacts, replays each, and checks that the trail is whole: every step that has
 pipeline jobs has a record of an open gate, every open gate came after the open gates of the
-steps it needed, the digests a record names for its needed records match, and all records
+steps it needed, the digests a record names for its needed records (``needs_records``, from
+the facts' ``records``) are those of the records of those steps in the trail, and all records
 speak of the same commit and SOP. Anything else is a finding, and any finding makes the
-audit exit 1: a dossier that hides a gap would be worse than none.
+audit exit 1: a dossier that hides a gap would be worse than none. A record that names no
+digest for a need that has a record is "not chained": a note, not a finding (the times still
+order them, and records gathered without digests, from files or an older sopgate, are common).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class Trail:
     final: Entry | None  # the latest record that replays: the last known state
     findings: tuple[str, ...]
     unreadable: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what a reader should know that is no finding
 
     @property
     def good(self) -> tuple[Entry, ...]:
@@ -128,7 +132,8 @@ def gather(paths: list[str], *, key: str | None = None) -> Trail:
     good = [e for e in entries if e.evaluation is not None and e.commit == commit]
     final = good[-1] if good else None
     trail = Trail(tuple(entries), commit, final, (), tuple(unreadable))
-    return Trail(trail.entries, commit, final, tuple(_findings(trail)), trail.unreadable)
+    notes = tuple(_notes(trail.good))
+    return Trail(trail.entries, commit, final, tuple(_findings(trail)), trail.unreadable, notes)
 
 
 def _findings(trail: Trail) -> list[str]:
@@ -217,7 +222,6 @@ def gated_needs(plan: Plan, key: str, opened: frozenset[str] = frozenset()) -> l
 def _chain(good: tuple[Entry, ...]) -> list[str]:
     """Order and digests: each open gate came after the open gates of what it needed."""
     found = []
-    digests = {e.digest: e for e in good if e.digest}
     opened_steps = frozenset(e.step for e in good if e.is_open and e.step)
     for entry in good:
         if not entry.is_open or entry.step is None or entry.evaluation is None:
@@ -238,17 +242,77 @@ def _chain(good: tuple[Entry, ...]) -> list[str]:
                     f"broken chain: {entry.step} opened at {entry.when} ({entry.path}) with no "
                     f"record of an open gate of {need}, which it needs"
                 )
-        named = entry.data.get("needs_records")
-        for need, digest in (named if isinstance(named, dict) else {}).items():
-            if digest is None:
-                continue
-            match = digests.get(digest)
-            if match is None or match.step != need:
-                found.append(
-                    f"broken chain: the record of {entry.step} ({entry.path}) names a record of "
-                    f"{need} (digest {str(digest)[:12]}) that is not in the trail"
-                )
+        found.extend(_named(entry, good))
     return found
+
+
+def _named(entry: Entry, good: tuple[Entry, ...]) -> list[str]:
+    """Each digest an open gate's record names (``needs_records``: what the needed gates'
+    commit statuses carried) must be that of a record of that step in the trail, of an open
+    gate observed before it. A record rewritten so that it still replays has another digest:
+    only this tells it from the one the gate wrote."""
+    found = []
+    for need, digest in _needs_records(entry).items():
+        if digest is None:
+            continue
+        match = next((e for e in good if e.digest == digest), None)
+        if match is not None and match.step == need:
+            if not match.is_open:
+                found.append(
+                    f"broken chain: the record of {entry.step} ({entry.path}) names a record "
+                    f"of {need} whose gate did not open ({match.path})"
+                )
+            elif not (match.observed_at and entry.observed_at) or (
+                match.observed_at >= entry.observed_at
+            ):
+                found.append(
+                    f"out of order: the record of {entry.step} ({entry.path}), observed at "
+                    f"{entry.when}, names a record of {need} observed at {match.when} "
+                    f"({match.path})"
+                )
+            continue
+        theirs = [e for e in good if e.step == need]
+        if theirs:
+            listing = ", ".join(f"{str(e.digest)[:12]} ({e.path})" for e in theirs)
+            plural = "s" if len(theirs) > 1 else ""
+            found.append(
+                f"broken chain: the record of {entry.step} ({entry.path}) names a record of "
+                f"{need} with digest {digest[:12]}, but the trail's record{plural} of {need} "
+                f"{'have' if plural else 'has'} digest{plural} {listing}"
+            )
+        else:
+            found.append(
+                f"broken chain: the record of {entry.step} ({entry.path}) names a record of "
+                f"{need} (digest {digest[:12]}) that is not in the trail"
+            )
+    return found
+
+
+def _needs_records(entry: Entry) -> dict[str, str | None]:
+    named = entry.data.get("needs_records")
+    if not isinstance(named, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else None for k, v in named.items()}
+
+
+def _notes(good: tuple[Entry, ...]) -> list[str]:
+    """Open gates whose record names no digest for needed steps that do have a record of an
+    open gate in the trail: not a finding (the times still order them), but not chained."""
+    notes = []
+    opened = {e.step for e in good if e.is_open}
+    for entry in good:
+        if not entry.is_open or entry.evaluation is None or entry.step is None:
+            continue
+        named = _needs_records(entry)
+        needs = entry.evaluation.by_key[entry.step].needs
+        loose = [n for n in needs if n in opened and named.get(n) is None]
+        if loose:
+            notes.append(
+                f"not chained: the record of {entry.step} ({entry.path}) names no digest for "
+                f"the records of {', '.join(loose)} (its facts carried none); only their times "
+                "order them"
+            )
+    return notes
 
 
 def run(paths: list[str], outdir: str, *, key: str | None = None) -> int:
@@ -264,6 +328,8 @@ def run(paths: list[str], outdir: str, *, key: str | None = None) -> int:
     )
     for finding in trail.findings:
         say(f"  - {finding}", err=True)
+    for note in trail.notes:
+        say(f"  note: {note}", err=True)
     for path in written:
         say(f"wrote {path}", err=True)
     return 1 if trail.findings else 0

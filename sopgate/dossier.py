@@ -36,6 +36,7 @@ def build(trail: Trail) -> dict[str, Any]:
         "sopgate": __version__,
         "ok": not trail.findings,
         "findings": list(trail.findings),
+        "notes": list(trail.notes),
         "commit": trail.commit,
         "records": [_record(e) for e in trail.entries],
     }

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -22,6 +24,7 @@ from pydantic import (
 
 from sopgate.errors import Diagnostic, InputError
 from sopgate.sop import issues
+from sopgate.sop.model import REGION_ID, STEP_ID
 from sopgate.yamlsrc import load, read_text
 
 MAX_FACTS_BYTES = 64 * 1024 * 1024
@@ -50,6 +53,33 @@ def _no_numbers(value: Any) -> Any:
 
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_no_numbers)]
+
+#: A plan key: a step id, or a region instance such as ``production[eu-west]``.
+STEP_KEY = re.compile(STEP_ID.removesuffix("$") + r"(\[" + REGION_ID[1:-1] + r"\])?$")
+#: A record's ``report_digest``: the sha256 of its canonical JSON, as lowercase hex.
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _step_key(value: Any) -> Any:
+    if isinstance(value, str) and not STEP_KEY.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a step key: expected a step id or a region instance such as "
+            "production[eu-west]"
+        )
+    return value
+
+
+def _record_digest(value: Any) -> Any:
+    if isinstance(value, str) and not DIGEST.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a record digest: expected the report_digest of a "
+            "sopgate-report.json (64 lowercase hex characters)"
+        )
+    return value
+
+
+StepKey = Annotated[str, AfterValidator(_step_key)]
+RecordDigest = Annotated[str, AfterValidator(_record_digest)]
 
 
 class Model(BaseModel):
@@ -134,6 +164,10 @@ class Facts(Model):
     #: Parsed content of evidence documents read for ``require``: PATH -> JSON value; a path
     #: absent here, or null, is unknown.
     documents: dict[str, Any] = {}
+    #: The records of gates that opened: plan key -> ``report_digest`` of that gate's
+    #: ``sopgate-report.json``, from the digest its ``sopgate/KEY`` commit status carries.
+    #: A step absent here has no known record.
+    records: dict[StepKey, RecordDigest] = {}
 
     @property
     def ci_app(self) -> str:
@@ -142,9 +176,12 @@ class Facts(Model):
     def to_data(self) -> dict[str, Any]:
         """Plain JSON-ready data, the same shape as a facts file.
 
-        ``change.pushed_at`` is written only when it was given (absent and null differ).
+        ``change.pushed_at`` is written only when it was given (absent and null differ);
+        ``records`` only when there are some, so older snapshots keep their digest.
         """
         data = self.model_dump(mode="json", exclude_none=False)
+        if not self.records:
+            del data["records"]
         if self.change is not None and "pushed_at" not in self.change.model_fields_set:
             del data["change"]["pushed_at"]
         return data

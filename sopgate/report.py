@@ -4,9 +4,9 @@ The JSON record holds everything needed to re-evaluate: the SOP text and its sha
 facts snapshot and its digest, the target step, and every step's state, reasons and
 approvers, and each step's emergency override lines (``"emergency": true`` at the top when
 the target's gate opened only because of one). ``needs_records`` names, for each step the
-target needed, the digest of that step's record when the facts carry it (else null), and
-``report_digest`` is the sha256 of the record's canonical JSON without that field, so a
-dossier can chain records and spot an edit. Next to it, :mod:`sopgate.attest` writes the
+target needed, the digest of that step's record when the facts carry it in ``records``
+(else null), and ``report_digest`` is the sha256 of the record's canonical JSON without that
+field, so a dossier can chain records and spot an edit. Next to it, :mod:`sopgate.attest` writes the
 in-toto statement (and its signature).
 """
 
@@ -59,15 +59,20 @@ def report_digest(data: dict[str, Any]) -> str:
 def needs_records(evaluation: Evaluation) -> dict[str, str | None]:
     """For each step the target needs, the digest of that step's record, or None.
 
-    The digest comes from the facts (a previous gate's commit status can carry the digest of
-    its report) when the facts model has such a field; sopgate never guesses it from files
-    lying around, which anyone can place there.
+    The digest comes from the facts (``records``: what the needed gate's ``sopgate/KEY``
+    commit status carried); sopgate never guesses it from files lying around, which anyone
+    can place there.
     """
     if evaluation.target is None:
         return {}
-    known = getattr(evaluation.facts, "records", None) or {}
-    needs = evaluation.by_key[evaluation.target].needs
-    return {need: known.get(need) if isinstance(known, dict) else None for need in needs}
+    known = evaluation.facts.records
+    return {need: known.get(need) for need in evaluation.by_key[evaluation.target].needs}
+
+
+def record_digest(evaluation: Evaluation) -> str:
+    """The ``report_digest`` of the record :func:`report_files` writes for ``evaluation``:
+    what a gate's commit status carries, so the next gate's facts can name it."""
+    return str(record(evaluation)[DIGEST_KEY])
 
 
 def _instant(moment: datetime | None) -> str | None:

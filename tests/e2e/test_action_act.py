@@ -510,7 +510,17 @@ def test_stub_saw_the_status_and_the_sticky_comment(run: Run) -> None:
     assert set(statuses) <= {"sopgate/staging", "sopgate/production", "sopgate/model-validation"}
     assert len(run.state.statuses) == len(statuses)
     assert {s["sha"] for s in run.state.statuses} == {run.head}
-    assert all(s["target_url"].endswith(f"/{REPOSITORY}/actions/runs/1") for s in statuses.values())
+    runs = f"/{REPOSITORY}/actions/runs/1#sopgate-record=sha256:"
+    assert all(runs in s["target_url"] for s in statuses.values())
+    # Each gate's status names the record its run wrote, and the later gate's facts (and so
+    # its record) name the record of the step it needs: the chain an audit checks.
+    staging, production = run.report("deploy-staging"), run.report("deploy-production")
+    for step, report in (("staging", staging), ("production", production)):
+        url = statuses[f"sopgate/{step}"]["target_url"]
+        assert url.endswith(f"{runs}{report['report_digest']}")
+    # (install-default's model-validation gate runs beside them: its record may be there too)
+    assert production["facts"]["records"]["staging"] == staging["report_digest"]
+    assert production["needs_records"] == {"staging": staging["report_digest"]}
 
     # One sticky comment: created by deploy-staging, edited in place by deploy-production.
     assert len(run.state.comments) == 1

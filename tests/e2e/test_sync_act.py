@@ -48,6 +48,7 @@ pytestmark = pytest.mark.e2e
 PR = 7
 RUN_ID = 1  # act's GITHUB_RUN_ID
 RUN_URL = f"https://github.com/{REPOSITORY}/actions/runs/{RUN_ID}"
+RECORD = "#sopgate-record=sha256:"  # a gate's status names the digest of its run's record
 PR_URL = f"https://github.invalid/{REPOSITORY}/pull/{PR}"
 
 
@@ -286,7 +287,7 @@ def test_the_gate_run_closes_and_its_status_points_at_the_run(flow: Flow) -> Non
     ]
     status = _status(flow.statuses_after["gate"], "sopgate/production")
     assert status["state"] == "pending" and status["sha"] == flow.head
-    assert status["target_url"] == RUN_URL
+    assert status["target_url"] == f"{RUN_URL}{RECORD}{report['report_digest']}"
     assert flow.reruns_after["gate"] == []
 
 
@@ -311,7 +312,8 @@ def test_the_sign_off_comment_re_runs_the_gate_run_once(flow: Flow) -> None:
     assert {s["context"] for s in synced} == {"sopgate/model-validation", "sopgate/staging"}
     assert {s["target_url"] for s in synced} == {PR_URL}
     assert {s["state"] for s in synced} == {"success"}
-    assert _status(flow.statuses_after["sync"], "sopgate/production")["target_url"] == RUN_URL
+    kept = _status(flow.statuses_after["sync"], "sopgate/production")["target_url"]
+    assert kept == f"{RUN_URL}{RECORD}{flow.report('gate')['report_digest']}"
 
 
 def test_the_re_run_opens_the_gate(flow: Flow) -> None:
@@ -326,7 +328,8 @@ def test_the_re_run_opens_the_gate(flow: Flow) -> None:
         in report["facts"]["notes"]
     )
     status = _status(flow.statuses_after["rerun"], "sopgate/production")
-    assert status["state"] == "success" and status["target_url"] == RUN_URL
+    assert status["state"] == "success"
+    assert status["target_url"] == f"{RUN_URL}{RECORD}{report['report_digest']}"
     assert flow.reruns_after["rerun"] == [RUN_ID]  # nothing re-ran it again
     # one sticky comment through all three runs
     assert len([c for c in flow.state.comments if c["body"].startswith("<!-- sopgate -->")]) == 1

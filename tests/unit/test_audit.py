@@ -323,12 +323,77 @@ def test_a_needed_record_that_is_not_in_the_trail_is_named(
     data["needs_records"] = {"build": "0" * 64}
     redigest(path, data)
     (path.parent / "sopgate-attestation.json").unlink()
+    build = json.loads(records["build"].read_text())["report_digest"]
     code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
     assert code == 1
     assert (
-        f"  - broken chain: the record of staging ({path}) names a record of build "
-        "(digest 000000000000) that is not in the trail\n"
+        f"  - broken chain: the record of staging ({path}) names a record of build with "
+        f"digest 000000000000, but the trail's record of build has digest {build[:12]} "
+        f"({records['build']})\n"
     ) in err
+
+
+def rename_needs(path: Path, needs: dict[str, str]) -> None:
+    """Make the record at ``path`` name ``needs`` (a forger who also drops the attestation)."""
+    data = json.loads(path.read_text())
+    data["needs_records"] = needs
+    redigest(path, data)
+    (path.parent / "sopgate-attestation.json").unlink()
+
+
+def test_a_named_record_of_a_closed_gate_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = deployment(capsys, tmp_path / "a")
+    # An earlier run of production eu-west's gate, closed: go-no-go was not signed off yet.
+    closed = tmp_path / "a" / "early"
+    facts = tmp_path / "a" / "early-facts.yml"
+    facts.write_text(yaml.safe_dump(facts_at(1, observed="08:25")))
+    args = ["check", "production[eu-west]", "--sop", SOP, "--facts", str(facts)]
+    assert main([*args, "--report-dir", str(closed)]) == 1
+    capsys.readouterr()
+    digest = json.loads((closed / "sopgate-report.json").read_text())["report_digest"]
+    path = records["production[us-east]"]
+    rename_needs(path, {"production[eu-west]": digest})
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    assert err.count("  - ") == 1
+    assert (
+        f"  - broken chain: the record of production[us-east] ({path}) names a record of "
+        f"production[eu-west] whose gate did not open ({closed / 'sopgate-report.json'})\n"
+    ) in err
+
+
+def test_a_named_record_observed_after_the_record_naming_it_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = deployment(capsys, tmp_path / "a")
+    # staging names, as its build's, a build record observed after staging's own gate.
+    late = gate(capsys, tmp_path / "a" / "late", 0, observed="08:30")
+    digest = json.loads(late.read_text())["report_digest"]
+    path = records["staging"]
+    rename_needs(path, {"build": digest})
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    assert err.count("  - ") == 1
+    assert (
+        f"  - out of order: the record of staging ({path}), observed at 2026-11-26T08:20:00Z, "
+        f"names a record of build observed at 2026-11-26T08:30:00Z ({late})\n"
+    ) in err
+
+
+def test_records_without_digests_are_noted_as_not_chained(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = deployment(capsys, tmp_path / "a")  # facts without records: no digests
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert (code, err.count("  - ")) == (0, 0)
+    assert (
+        f"  note: not chained: the record of staging ({records['staging']}) names no digest "
+        "for the records of build (its facts carried none); only their times order them\n"
+    ) in err
+    # go-no-go has a record of an open gate here, so production eu-west's link is loose too
+    assert err.count("  note: not chained: ") == 6
 
 
 def test_a_needed_record_named_by_its_digest_passes(

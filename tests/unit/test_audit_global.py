@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from sopgate.attest import attestation_files
 from sopgate.cli import main
+from sopgate.facts import Facts
+from sopgate.report import report_digest
 
 SOP = "examples/global/.sopgate.yml"
 SHA = "1e99ce9a5ab3bd3df6b4e4e9a0a2d54e0c7a6b11"
@@ -95,9 +99,12 @@ DEPLOYMENT: list[tuple[str, str, dict[str, list[dict[str, Any]]]]] = [
     ),
 ]
 STEPS = [step for _at, step, _new in DEPLOYMENT]
+REGIONS = ("eu-west", "us-east", "us-west", "ap-south")
 
 
-def facts_at(upto: int, *, observed: str | None = None) -> dict[str, Any]:
+def facts_at(
+    upto: int, *, observed: str | None = None, records: dict[str, str] | None = None
+) -> dict[str, Any]:
     clock, _step, _new = DEPLOYMENT[upto]
     data: dict[str, Any] = {
         "facts": 1,
@@ -124,17 +131,24 @@ def facts_at(upto: int, *, observed: str | None = None) -> dict[str, Any]:
     for _clock, _step, new in DEPLOYMENT[: upto + 1]:
         for key, entries in new.items():
             data[key] = data[key] + entries
+    if records:  # what the earlier gates' commit statuses named
+        data["records"] = records
     return data
 
 
 def gate(
-    capsys: pytest.CaptureFixture[str], folder: Path, upto: int, observed: str | None = None
+    capsys: pytest.CaptureFixture[str],
+    folder: Path,
+    upto: int,
+    observed: str | None = None,
+    records: dict[str, str] | None = None,
 ) -> Path:
-    """One gate run: ``sopgate check STEP --facts F --report-dir D`` through the CLI."""
+    """One gate run: ``sopgate check STEP --facts F --report-dir D`` through the CLI, its
+    facts naming the ``records`` the earlier gates' statuses carry."""
     step = DEPLOYMENT[upto][1]
     folder.mkdir(parents=True)
     facts = folder.parent / f"{folder.name}-facts.yml"
-    facts.write_text(yaml.safe_dump(facts_at(upto, observed=observed)))
+    facts.write_text(yaml.safe_dump(facts_at(upto, observed=observed, records=records)))
     code = main(["check", step, "--sop", SOP, "--facts", str(facts), "--report-dir", str(folder)])
     _out, err = capsys.readouterr()
     assert code == 0, err
@@ -142,8 +156,15 @@ def gate(
 
 
 def deployment(capsys: pytest.CaptureFixture[str], root: Path) -> dict[str, Path]:
-    """The downloaded artifacts of a whole deployment: one folder per gate run."""
-    return {step: gate(capsys, root / f"sopgate-report-{n}", n) for n, step in enumerate(STEPS)}
+    """The downloaded artifacts of a whole deployment: one folder per gate run. Each gate's
+    status names its record's digest, so each later gate's facts carry the digests of the
+    records before it (``records``), as the platforms gather them."""
+    paths: dict[str, Path] = {}
+    records: dict[str, str] = {}
+    for n, step in enumerate(STEPS):
+        paths[step] = gate(capsys, root / f"sopgate-report-{n}", n, records=dict(records))
+        records[step] = json.loads(paths[step].read_text())["report_digest"]
+    return paths
 
 
 def audit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -168,8 +189,20 @@ def test_the_global_release_passes_and_its_dossier_tells_the_story(
     code, out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
     assert code == 0, err
     assert out == f"audit of commit {SHA}: 10 records (10 replay), 0 findings\n"
+    assert "not chained" not in err
     data = json.loads((tmp_path / "d" / "dossier.json").read_text())
     assert (data["ok"], data["findings"], data["emergencies"]) == (True, [], [])
+    assert data["notes"] == []
+    # The chain: each record names, by digest, the record of each step it needed that has
+    # one (go-no-go, a decision nobody gated, has none).
+    digest = {step: json.loads(path.read_text())["report_digest"] for step, path in records.items()}
+    named = {s: json.loads(p.read_text())["needs_records"] for s, p in records.items()}
+    assert named["production[us-west]"] == {
+        "go-no-go": None,
+        "canary[us-west]": digest["canary[us-west]"],
+        "production[eu-west]": digest["production[eu-west]"],
+    }
+    assert named["watch"] == {f"production[{r}]": digest[f"production[{r}]"] for r in REGIONS}
     assert data["system"]["regions"] == ["eu-west", "us-east", "us-west", "ap-south"]
     assert data["last_observed_at"] == "2026-11-26T11:00:00Z"
     steps = {s["key"]: s for s in data["sequence"]}
@@ -264,6 +297,7 @@ def test_a_removed_region_record_is_named(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     records = deployment(capsys, tmp_path / "a")
+    removed = json.loads(records["production[us-east]"].read_text())["report_digest"]
     shutil.rmtree(records["production[us-east]"].parent)
     code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
     assert code == 1
@@ -271,7 +305,8 @@ def test_a_removed_region_record_is_named(
         "  - no record of production[us-east], a step with jobs (deploy-production (us-east)); "
         "state at the last record: done\n"
     ) in err
-    # Both later gates that need Virginia's release say so: the next wave and the watch.
+    # Both later gates that need Virginia's release say so: the next wave and the watch,
+    # each twice: by the times, and by the digest its record names.
     for step, at in (
         ("production[ap-south]", "2026-11-26T10:00:00Z"),
         ("watch", "2026-11-26T11:00:00Z"),
@@ -280,9 +315,13 @@ def test_a_removed_region_record_is_named(
             f"  - broken chain: {step} opened at {at} ({records[step]}) with no record of an "
             "open gate of production[us-east], which it needs\n"
         ) in err
-    assert err.count("  - ") == 3
+        assert (
+            f"  - broken chain: the record of {step} ({records[step]}) names a record of "
+            f"production[us-east] (digest {removed[:12]}) that is not in the trail\n"
+        ) in err
+    assert err.count("  - ") == 5
     markdown = (tmp_path / "d" / "dossier.md").read_text()
-    assert "**🔴 3 finding(s): this trail is not complete.**" in markdown
+    assert "**🔴 5 finding(s): this trail is not complete.**" in markdown
 
 
 def test_a_first_wave_and_a_third_wave_record_in_the_wrong_order_are_named(
@@ -330,3 +369,77 @@ def test_swapping_the_times_inside_a_first_and_a_third_wave_record_is_named(
     assert code == 1
     assert f"  - record does not replay: {first}: replay does not confirm" in err
     assert f"  - record does not replay: {third}: replay does not confirm" in err
+
+
+def forge(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite a record so that it still replays: facts digest, report_digest and the
+    attestation recomputed. Only the chain can tell it from the record the gate wrote."""
+    data = json.loads(path.read_text())
+    change(data)
+    data["facts_sha256"] = Facts.model_validate(data["facts"]).digest()
+    data["report_digest"] = report_digest(data)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    for name, content in attestation_files(data, None).items():
+        (path.parent / name).write_text(content)
+
+
+def test_a_rewritten_record_that_replays_breaks_the_chain(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = deployment(capsys, tmp_path / "a")
+    path = records["production[us-east]"]
+    before = json.loads(path.read_text())["report_digest"]
+    forge(path, lambda data: data["facts"]["notes"].append("released by the book"))
+    after = json.loads(path.read_text())["report_digest"]
+    assert main(["replay", str(path)]) == 0
+    capsys.readouterr()
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    # Both records that needed Virginia's release name the one its gate wrote.
+    for step in ("production[ap-south]", "watch"):
+        assert (
+            f"  - broken chain: the record of {step} ({records[step]}) names a record of "
+            f"production[us-east] with digest {before[:12]}, but the trail's record of "
+            f"production[us-east] has digest {after[:12]} ({path})\n"
+        ) in err
+    assert err.count("  - ") == 2
+    assert "not chained" not in err
+
+
+def test_a_record_swapped_for_another_genuine_run_breaks_the_chain(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Canary eu-west's gate ran twice; the record kept is not the one production eu-west's
+    facts named (another run's, two minutes later): the chain says so."""
+    records = deployment(capsys, tmp_path / "a")
+    named = json.loads(records["canary[eu-west]"].read_text())["report_digest"]
+    shutil.rmtree(records["canary[eu-west]"].parent)
+    other = gate(capsys, tmp_path / "a" / "rerun", 1, observed="2026-11-24T10:02:00Z")
+    kept = json.loads(other.read_text())["report_digest"]
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert code == 1
+    assert err.count("  - ") == 1
+    assert (
+        f"  - broken chain: the record of production[eu-west] ({records['production[eu-west]']}) "
+        f"names a record of canary[eu-west] with digest {named[:12]}, but the trail's record "
+        f"of canary[eu-west] has digest {kept[:12]} ({other})\n"
+    ) in err
+
+
+def test_a_record_without_the_digests_of_its_needs_is_noted_as_not_chained(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A gate whose facts named no record (an older sopgate, a status without a digest) is
+    not a finding: the order of the times still holds. The dossier says it is not chained."""
+    records = deployment(capsys, tmp_path / "a")
+    shutil.rmtree(records["watch"].parent)
+    bare = gate(capsys, tmp_path / "a" / "bare", STEPS.index("watch"))
+    code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
+    assert (code, err.count("  - ")) == (0, 0), err
+    note = (
+        f"not chained: the record of watch ({bare}) names no digest for the records of "
+        "production[eu-west], production[us-east], production[us-west], production[ap-south] "
+        "(its facts carried none); only their times order them"
+    )
+    assert f"  note: {note}\n" in err
+    assert json.loads((tmp_path / "d" / "dossier.json").read_text())["notes"] == [note]

@@ -37,7 +37,7 @@ def errors(text: str, path: str = "f.yml") -> list[str]:
             GOOD + "extra: 1\n",
             "f.yml:9:1: unknown key 'extra'; allowed: facts, platform, repository, commit, "
             "change, initiator, observed_at, approvals, checks, files, groups, notes, sop_changed, "
-            "commits, rerun_by, documents",
+            "commits, rerun_by, documents, records",
         ),
         (
             "unknown key in an entry",
@@ -184,3 +184,69 @@ def test_a_key_that_looks_like_a_pydantic_tag_is_still_named() -> None:
                    "observed_at: 2026-11-26T10:00:00Z\n'[]': null\n")  # fmt: skip
     assert len(found) == 1
     assert found[0].startswith("f.yml:5:1: unknown key '[]'")
+
+
+DIGEST = "9f2c" + "0" * 60
+
+
+def test_records_name_the_digest_of_each_gate_record() -> None:
+    text = GOOD + f"records:\n  build: {DIGEST}\n  'production[eu-west]': {'a' * 64}\n"
+    snapshot = parse_facts(text, path="f.yml")
+    assert snapshot.records == {"build": DIGEST, "production[eu-west]": "a" * 64}
+    assert parse_facts(dump_facts(snapshot, as_json=True), path="x") == snapshot
+    assert parse_facts(dump_facts(snapshot, as_json=False), path="x") == snapshot
+
+
+def test_an_old_snapshot_keeps_its_digest_without_records() -> None:
+    """A snapshot without records (every file written before they existed) is written, and
+    so digested, exactly as before: old records still replay."""
+    old = parse_facts(GOOD, path="f.yml")
+    assert "records" not in old.to_data()
+    assert parse_facts(GOOD + "records: {}\n", path="f.yml").digest() == old.digest()
+    assert old.digest() == "a19609a88fb206b94a36b2d6b029e4345ce005a576b4fa0943bfec30edb05eb0"
+    chained = parse_facts(GOOD + f"records: {{build: {DIGEST}}}\n", path="f.yml")
+    assert chained.to_data()["records"] == {"build": DIGEST}
+    assert chained.digest() != old.digest()
+
+
+@pytest.mark.parametrize(
+    ("case", "entry", "expected"),
+    [
+        (
+            "prefixed digest",
+            f"build: sha256:{DIGEST}",
+            f"f.yml:10:10: records.build: 'sha256:{DIGEST}' is not a record digest: "
+            "expected the report_digest of a sopgate-report.json (64 lowercase hex characters)",
+        ),
+        (
+            "short digest",
+            "build: 9f2c",
+            "f.yml:10:10: records.build: '9f2c' is not a record digest: expected the "
+            "report_digest of a sopgate-report.json (64 lowercase hex characters)",
+        ),
+        (
+            "null digest",
+            "build: null",
+            "f.yml:10:10: records.build: expected a string, got null",
+        ),
+        (
+            "not a step key",
+            f"'Build now': {DIGEST}",
+            "f.yml:10:16: records.Build now: 'Build now' is not a step key: expected a "
+            "step id or a region instance such as production[eu-west]",
+        ),
+        (
+            "bad digest of a region instance",
+            "production[eu-west]: abc",
+            "f.yml:10:3: records: 'abc' is not a record digest: expected the report_digest of "
+            "a sopgate-report.json (64 lowercase hex characters)",
+        ),
+        (
+            "not a mapping",
+            "[build]",
+            "f.yml:10:3: records: expected a mapping, got a list",
+        ),
+    ],
+)
+def test_bad_records_are_errors_with_their_place(case: str, entry: str, expected: str) -> None:
+    assert errors(GOOD + f"records:\n  {entry}\n") == [expected], case

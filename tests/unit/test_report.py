@@ -45,6 +45,25 @@ def test_the_record_names_the_needed_steps_with_unknown_digests(
     assert data["needs_records"] == {"go-no-go": None}
 
 
+def test_the_record_names_the_digests_the_facts_carry_for_its_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import yaml
+
+    facts = yaml.safe_load(Path(GREEN).read_text())
+    facts["records"] = {"production[eu-west]": "e" * 64, "go-no-go": "c" * 64, "build": "b" * 64}
+    path = tmp_path / "facts.yml"
+    path.write_text(yaml.safe_dump(facts))
+    main(["check", "production[us-east]", "--sop", SOP, "--facts", str(path), "--report-dir",
+          str(tmp_path / "r")])  # fmt: skip
+    capsys.readouterr()
+    data = json.loads((tmp_path / "r" / "sopgate-report.json").read_text())
+    # Only the steps it needed, each with the digest the facts name (build is no need of it).
+    assert data["needs_records"] == {"go-no-go": "c" * 64, "production[eu-west]": "e" * 64}
+    assert data["facts"]["records"] == facts["records"]
+    assert replay(capsys, tmp_path / "r" / "sopgate-report.json")[0] == 0
+
+
 def test_each_step_records_its_approvers_and_done_time(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

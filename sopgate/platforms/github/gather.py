@@ -25,6 +25,7 @@ from sopgate.platforms.github.api import JSON, Api, iter_dicts, parse_time
 from sopgate.platforms.github.extras import Extras
 from sopgate.platforms.github.shapes import SHA, dig, is_bot, same_login, text
 from sopgate.platforms.github.sop_source import SopSource, SopTexts
+from sopgate.platforms.records import gate_records
 from sopgate.platforms.signoff import signoffs_in
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ class Gatherer:
             commits=commits,
             documents=documents,
             notes=tuple(self.notes),
+            records=gate_records(checks),
         )
         gathered = Gathered(facts, texts.in_force, texts.proposed, sop_deleted=texts.deleted)
         return gathered, Found(commit, number)

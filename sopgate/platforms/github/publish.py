@@ -19,6 +19,7 @@ from sopgate.platforms import one_line
 from sopgate.platforms.github.api import JSON, Api, HttpError, iter_dicts
 from sopgate.platforms.github.gather import Found, Settings
 from sopgate.platforms.github.shapes import dig, is_bot, same_login, text
+from sopgate.platforms.records import gate_url
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
@@ -157,8 +158,8 @@ class Publisher:
             "context": f"sopgate/{target.key}",
         }
         run = self._run_url()
-        if run:
-            payload["target_url"] = run  # what marks a gate run: sync re-runs it from here
+        if run:  # what marks a gate run: sync re-runs it from here; it names the run's record
+            payload["target_url"] = gate_url(run, evaluation)
         return self.status(payload, found.commit, dry_run)
 
     def status(self, payload: dict[str, str], commit: str, dry_run: bool) -> str:

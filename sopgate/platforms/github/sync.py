@@ -21,6 +21,7 @@ from sopgate.platforms.github.api import JSON, Api
 from sopgate.platforms.github.gather import COMMIT_EVENTS, Found, Settings, listed_pull
 from sopgate.platforms.github.publish import MAX_DESCRIPTION, Publisher
 from sopgate.platforms.github.shapes import dig, is_bot, same_login, text
+from sopgate.platforms.records import without_record
 from sopgate.platforms.transport import same_origin
 from sopgate.sync import CONTEXT, RunActors, RunRef
 
@@ -55,7 +56,8 @@ def nothing_to_sync(settings: Settings) -> str | None:
 def gate_run(settings: Settings, url: str | None) -> RunRef | None:
     """The workflow run of this repository on this server that ``url`` points at; None for
     anything else (another origin, credentials in it, another repository or path, a query,
-    a fragment)."""
+    a fragment other than the run's record, :mod:`sopgate.platforms.records`)."""
+    url = without_record(url)
     if not url:
         return None
     server = settings.server_url.rstrip("/")

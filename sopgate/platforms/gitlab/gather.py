@@ -17,6 +17,7 @@ from sopgate.platforms.gitlab.client import Api, path_id, visible
 from sopgate.platforms.gitlab.contributors import Contributors
 from sopgate.platforms.gitlab.documents import read_documents, required_paths
 from sopgate.platforms.gitlab.sop_source import Holder, SopSource
+from sopgate.platforms.records import gate_records
 
 if TYPE_CHECKING:
     from sopgate.platforms.gitlab import Settings
@@ -124,6 +125,7 @@ class Gatherer:
             sop_changed=in_force.changed,
             commits=commits,
             documents=documents,
+            records=gate_records(checks),
         )
         return Gathered(
             facts=facts,

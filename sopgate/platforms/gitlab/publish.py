@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sopgate.errors import PlatformError, SopgateError
 from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+from sopgate.platforms.records import gate_url
 from sopgate.platforms.signoff import MARKER, is_sopgate
 
 if TYPE_CHECKING:
@@ -213,8 +214,8 @@ class Publisher:
         }
         if self.settings.pipeline_id is not None:
             data["pipeline_id"] = self.settings.pipeline_id
-        if self.settings.job_url:
-            data["target_url"] = self.settings.job_url
+        if self.settings.job_url:  # the gate job (sync retries it), naming the job's record
+            data["target_url"] = gate_url(self.settings.job_url, evaluation)
         return self._post_status(data, dry_run)
 
     def _post_status(self, data: dict[str, object], dry_run: bool) -> str:

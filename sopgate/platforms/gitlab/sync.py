@@ -22,6 +22,7 @@ from sopgate.errors import PlatformError, SopgateError, UsageError
 from sopgate.platforms import one_line
 from sopgate.platforms.gitlab import mapping
 from sopgate.platforms.gitlab.client import Api, ApiError, path_id
+from sopgate.platforms.records import without_record
 from sopgate.platforms.signoff import is_sopgate
 from sopgate.sync import RunActors, RunRef
 
@@ -190,7 +191,9 @@ def at_head(api: Api, settings: Settings) -> Settings:
 def gate_job(url: str | None, *, server_url: str, project_path: str | None) -> RunRef | None:
     """The job behind a status ``target_url`` when it is exactly
     ``{server}/{project path}/-/jobs/{id}`` of this project on this server; None otherwise
-    (another project or host, a lookalike, a query, anything unexpected). No request."""
+    (another project or host, a lookalike, a query, a fragment other than the job's record
+    (:mod:`sopgate.platforms.records`), anything unexpected). No request."""
+    url = without_record(url)
     if not url or not project_path or any(c.isspace() or not c.isprintable() for c in url):
         return None
     try:

@@ -397,7 +397,8 @@ def test_sync_on_a_comment_re_runs_the_gate_run_through_the_stub(
                 "context": "sopgate/go-no-go",
                 "state": "pending",
                 "sha": HEAD,
-                "target_url": run_url,
+                # the run, naming its record (a closed gate's): sync still finds the run
+                "target_url": f"{run_url}#sopgate-record=sha256:{'c' * 64}",
                 "created_at": "2026-11-26T09:00:00Z",
                 "updated_at": "2026-11-26T09:00:00Z",
             }

@@ -21,6 +21,7 @@ from conftest import (  # type: ignore[import-not-found]
 from sopgate.evaluate import Evaluation, evaluate
 from sopgate.facts import read_facts
 from sopgate.platforms.github import GitHubAdapter
+from sopgate.report import record_digest
 from sopgate.sop.load import read_sop
 from tests.unit.render.emergency_cases import LINE, emergency_run
 
@@ -66,7 +67,8 @@ def test_publish_closed_gate(
     add_comment_list(mocked, load("comments.json"))
     sticky = load("comments.json")[2]
     edit = mocked.patch(f"{PG}/issues/comments/{sticky['id']}", json=sticky)
-    lines = adapter.publish(evaluation("staging", approvals=False), dry_run=False)
+    closed = evaluation("staging", approvals=False)
+    lines = adapter.publish(closed, dry_run=False)
     summary, output = runner_files
     assert summary.read_text() == "## sopgate: staging is closed\n"
     assert output.read_text() == "decision=closed\nstep=staging\nstate=blocked\nemergency=false\n"
@@ -74,7 +76,9 @@ def test_publish_closed_gate(
         "state": "pending",
         "description": "blocked: waits for security-review (waiting; owner security)",
         "context": "sopgate/staging",
-        "target_url": "https://github.com/acme/fraud-model/actions/runs/7",
+        # the run, naming the digest of the record it writes (even of a closed gate)
+        "target_url": "https://github.com/acme/fraud-model/actions/runs/7"
+        f"#sopgate-record=sha256:{record_digest(closed)}",
     }
     assert json.loads(edit.calls[0].request.body) == {
         "body": "<!-- sopgate -->\n## sopgate: staging is closed\n"

@@ -14,6 +14,7 @@ from sopgate.evaluate import Evaluation, evaluate
 from sopgate.platforms.gitlab import GitLabAdapter, RetryPolicy, from_env
 from sopgate.platforms.gitlab.publish import dotenv
 from sopgate.platforms.signoff import MARKER
+from sopgate.report import record_digest
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
     BASE,
@@ -74,7 +75,10 @@ def test_first_run_adds_the_note_and_posts_the_status(tmp_path: Path) -> None:
     assert status["name"] == "sopgate/staging"
     assert status["state"] == "failed"
     assert status["pipeline_id"] == 99
-    assert status["target_url"] == f"{BASE}/acme/fraud-model/-/jobs/5002"
+    # the gate job, naming the digest of the record it writes (even of a closed gate)
+    assert status["target_url"] == (
+        f"{BASE}/acme/fraud-model/-/jobs/5002#sopgate-record=sha256:{record_digest(evaluation)}"
+    )
     assert status["description"].startswith("gate closed, blocked: ")
     assert len(status["description"]) <= 255
     assert (tmp_path / "sopgate.env").read_text() == (
