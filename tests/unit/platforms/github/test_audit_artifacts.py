@@ -8,10 +8,8 @@ the example SOP (tests/unit/test_audit.py's deployment)."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,48 +17,18 @@ import pytest
 from conftest import CANARY  # type: ignore[import-not-found]
 
 from sopgate.cli import main
-from tests.unit.test_audit import DEPLOYMENT, SHA, facts_at
+from tests.unit.platforms.audit_records import SHA, STEPS, build_records, zipped
 
 sys.path.insert(0, str(Path(__file__).parents[3] / "stubs"))
 from github_stub import GitHubState, GitHubStub, Listener, Trick  # type: ignore[import-not-found]
 
 REPO = "/repos/acme/fraud-model"
 SIG = "sv=2025&sig=SIGNEDsecretSIGNATURE"
-FILES = ("sopgate-report.json", "sopgate-attestation.json", "sopgate-report.md")
-STEPS = [step for _clock, step, _new in DEPLOYMENT]
 
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One folder per gate of a complete deployment, written by ``sopgate check``."""
-    import yaml
-
-    root = tmp_path_factory.mktemp("gates")
-    found = {}
-    for n, step in enumerate(STEPS):
-        folder = root / f"gate-{n}"
-        facts = root / f"facts-{n}.yml"
-        facts.write_text(yaml.safe_dump(facts_at(n)))
-        code = main(
-            [
-                *("check", step, "--sop", "examples/.sopgate.yml"),
-                *("--facts", str(facts), "--report-dir", str(folder)),
-            ]
-        )
-        assert code == 0
-        found[step] = folder
-    return found
-
-
-def zipped(folder: Path, inside: str = "", extra: dict[str, bytes] | None = None) -> bytes:
-    """The folder as upload-artifact zips it (files at the root, or under ``inside``)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in FILES:
-            archive.writestr(f"{inside}{name}", (folder / name).read_bytes())
-        for name, content in (extra or {}).items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
+    return build_records(tmp_path_factory.mktemp("gates"))
 
 
 class Deployment:
