@@ -19,8 +19,9 @@ STEPS = [step for _clock, step, _new in DEPLOYMENT]
 FILES = ("sopgate-report.json", "sopgate-attestation.json", "sopgate-report.md")
 
 
-def build_records(root: Path) -> dict[str, Path]:
-    """One folder per gate of the deployment, written by ``sopgate check --report-dir``."""
+def build_records(root: Path, sign_key: Path | None = None) -> dict[str, Path]:
+    """One folder per gate of the deployment, written by ``sopgate check --report-dir``
+    (``--sign-key`` too when given)."""
     found = {}
     for n, step in enumerate(STEPS):
         folder = root / f"gate-{n}"
@@ -30,6 +31,7 @@ def build_records(root: Path) -> dict[str, Path]:
             [
                 *("check", step, "--sop", "examples/.sopgate.yml"),
                 *("--facts", str(facts), "--report-dir", str(folder)),
+                *(("--sign-key", str(sign_key)) if sign_key else ()),
             ]
         )
         assert code == 0
@@ -41,8 +43,9 @@ def zipped(folder: Path, inside: str = "", extra: dict[str, bytes] | None = None
     """The folder as upload-artifact zips it (files at the root, or under ``inside``)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in FILES:
-            archive.writestr(f"{inside}{name}", (folder / name).read_bytes())
+        for name in (*FILES, "sopgate-attestation.dsse.json"):
+            if (folder / name).exists():
+                archive.writestr(f"{inside}{name}", (folder / name).read_bytes())
         for name, content in (extra or {}).items():
             archive.writestr(name, content)
     return buffer.getvalue()

@@ -436,3 +436,49 @@ def test_the_help_says_what_is_downloaded_and_what_the_token_needs(
     assert "sopgate-report-* artifacts of the commit's workflow runs" in out
     assert "(the token needs actions: read)" in out
     assert "[default GITHUB_SHA or CI_COMMIT_SHA]" in out
+
+
+def test_signed_records_are_verified_with_the_key(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    deployment: Deployment,
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    private = ed25519.Ed25519PrivateKey.generate()
+    secret, public = tmp_path / "key.pem", tmp_path / "key.pub.pem"
+    secret.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    (tmp_path / "gates").mkdir()
+    signed = build_records(tmp_path / "gates", sign_key=secret)
+    capsys.readouterr()
+    deployment.complete(signed)
+    out_dir = tmp_path / "d"
+    code, out, err = audit(capsys, "--platform", "github", "--key", str(public), "-o", str(out_dir))
+    assert code == 0, err
+    assert out == f"audit of commit {SHA}: 7 records (7 replay), 0 findings\n"
+    kept = out_dir / "records" / "sopgate-report-build-run100" / "sopgate-attestation.dsse.json"
+    assert kept.is_file()
+    # An artifact without the signature: that record fails the key check.
+    (signed["build"] / "sopgate-attestation.dsse.json").unlink()
+    deployment.blob.files["/blob/500.zip"] = zipped(signed["build"])
+    code, _out, err = audit(
+        capsys, "--platform", "github", "--key", str(public), "-o", str(tmp_path / "e")
+    )
+    assert code == 1
+    missing = tmp_path / "e" / "records" / "sopgate-report-build-run100"
+    assert (
+        f"  - record does not replay: {missing / 'sopgate-attestation.dsse.json'}: no signed "
+        "attestation next to the report\n"
+    ) in err
