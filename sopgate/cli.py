@@ -371,20 +371,9 @@ def audit(
         raise SystemExit(run(list(paths), outdir, key=key))
     if paths:
         raise click.UsageError("give either REPORT_OR_DIR... or --platform, not both")
-    from pathlib import Path
+    from sopgate.platforms.archive import audit_platform
 
-    from sopgate.platforms.archive import download_records, keep, make_room
-
-    make_room(Path(outdir) / "records")
-    found = download_records(platform, os.environ, commit=commit, token_env=token_env)
-    for note in found.notes:
-        say(f"note: {note}", err=True)
-    say(f"downloaded {len(found.records)} records of {found.commit} ({found.looked_at})", err=True)
-    if not found.records:
-        say(f"no sopgate record of commit {found.commit} was found: nothing to audit", err=True)
-        raise SystemExit(1)
-    folder = keep(found.records, Path(outdir) / "records")
-    raise SystemExit(run([str(folder)], outdir, key=key))
+    raise SystemExit(audit_platform(platform, outdir, commit=commit, token_env=token_env, key=key))
 
 
 @cli.command()

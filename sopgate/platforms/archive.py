@@ -16,6 +16,8 @@ Both adapters find a commit's records in its CI artifacts (:mod:`.github.artifac
   own paths is ever used to write a file.
 - :func:`keep`: the records written where ``audit`` reads them, one folder per record,
   named by sopgate (never by the archive).
+- :func:`download_records` and :func:`audit_platform`: the command itself, wired from the
+  environment as ``check`` is.
 """
 
 from __future__ import annotations
@@ -288,3 +290,26 @@ def download_records(
     lab = gitlab_settings({**env, "CI_COMMIT_SHA": sha}, token_env=token_env)
     client = GitLabApi(url=lab.server_url, token=lab.token, budget=lab.budget)
     return from_gitlab(client, lab, sha, env)
+
+
+def audit_platform(
+    platform: str, outdir: str, *, commit: str | None, token_env: str | None, key: str | None
+) -> int:
+    """``sopgate audit --platform``: download the records of one commit into
+    ``OUTDIR/records``, then audit them as local folders are (:func:`sopgate.audit.run`).
+    Exit 1, with nothing audited, when the commit has no record at all."""
+    import os
+
+    from sopgate.audit import run
+    from sopgate.output import say
+
+    folder = Path(outdir) / "records"
+    make_room(folder)  # before any request: a folder that cannot be written is a usage error
+    found = download_records(platform, os.environ, commit=commit, token_env=token_env)
+    for note in found.notes:
+        say(f"note: {note}", err=True)
+    say(f"downloaded {len(found.records)} records of {found.commit} ({found.looked_at})", err=True)
+    if not found.records:
+        say(f"no sopgate record of commit {found.commit} was found: nothing to audit", err=True)
+        return 1
+    return run([str(keep(found.records, folder))], outdir, key=key)
