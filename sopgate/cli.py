@@ -310,7 +310,7 @@ def replay(report: str, key: str | None) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="REPORT_OR_DIR...")
+@click.argument("paths", nargs=-1, metavar="[REPORT_OR_DIR]...")
 @click.option(
     "-o",
     "--output",
@@ -323,15 +323,57 @@ def replay(report: str, key: str | None) -> None:
 @click.option(
     "--key", metavar="PUB.pem", help="Also verify every record's signed attestation with this key."
 )
-def audit(paths: tuple[str, ...], outdir: str, key: str | None) -> None:
+@click.option(
+    "--platform",
+    type=click.Choice(["auto", "github", "gitlab"]),
+    default=None,
+    help="Download the commit's records from this platform's CI artifacts instead of "
+    "reading REPORT_OR_DIR (kept in OUTDIR/records).",
+)
+@click.option(
+    "--commit",
+    metavar="SHA",
+    help="With --platform: the commit to audit [default GITHUB_SHA or CI_COMMIT_SHA].",
+)
+@click.option(
+    "--token-env",
+    metavar="NAME",
+    help="With --platform: environment variable holding the API token "
+    "[default GITHUB_TOKEN or GITLAB_TOKEN].",
+)
+def audit(
+    paths: tuple[str, ...],
+    outdir: str,
+    key: str | None,
+    platform: str | None,
+    commit: str | None,
+    token_env: str | None,
+) -> None:
     """Check the records of one deployment and write its dossier; exit 1 on any finding.
 
     Finds every sopgate-report.json under the given folders (downloaded artifacts), replays
     each, and checks that every step with jobs has a record of an open gate, in order.
+
+    \b
+    With --platform, the records of one commit are downloaded first:
+    github  the sopgate-report-* artifacts of the commit's workflow runs
+            (the token needs actions: read)
+    gitlab  sopgate-report/ in the job artifacts of the commit's pipelines
+    Exit 3 when the platform cannot be asked or answers unusably.
     """
     from sopgate.audit import run
 
-    raise SystemExit(run(list(paths), outdir, key=key))
+    if platform is None:
+        if commit is not None or token_env is not None:
+            raise click.UsageError("--commit and --token-env apply only with --platform")
+        if not paths:
+            raise click.UsageError("give REPORT_OR_DIR... or --platform github|gitlab")
+        raise SystemExit(run(list(paths), outdir, key=key))
+    if paths:
+        raise click.UsageError("give either REPORT_OR_DIR... or --platform, not both")
+    from sopgate.platforms.archive import audit_platform
+
+    raise SystemExit(audit_platform(platform, outdir, commit=commit, token_env=token_env, key=key))
 
 
 @cli.command()

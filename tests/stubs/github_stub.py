@@ -13,6 +13,7 @@ gets (headers and body), so a test can assert that no credential ever reaches it
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -21,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 
 @dataclass
@@ -72,6 +73,8 @@ class GitHubState:
     approvals: list[dict[str, Any]] = field(default_factory=list)  # actions/runs/{id}/approvals
     runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # actions/runs/{id}
     reruns: list[int] = field(default_factory=list)  # ids POSTed to rerun-failed-jobs
+    workflow_runs: list[dict[str, Any]] = field(default_factory=list)  # actions/runs
+    artifacts: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # per run
     token_login: str = "github-actions[bot]"  # who the token writes as (the job token)
     latency: float = 0.0
     tricks: list[Trick] = field(default_factory=list)
@@ -131,11 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
             per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
             chunk = data[(page - 1) * per_page : page * per_page]
             more = page * per_page < len(data)
+            kept = {**query, "per_page": per_page, "page": page + 1}  # filters stay on
             link = (
-                (
-                    f"<http://{self.headers['Host']}{url.path}?per_page={per_page}"
-                    f'&page={page + 1}>; rel="next"'
-                )
+                f'<http://{self.headers["Host"]}{url.path}?{urlencode(kept)}>; rel="next"'
                 if more
                 else ""
             )
@@ -206,6 +207,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, state.check_suites, "check_suites"
             if re.fullmatch(rf"{repo}/issues/\d+/timeline", path):
                 return 200, state.timeline, True
+            if path == f"{repo}/actions/runs":  # filtered by head_sha, as GitHub does
+                sha = query.get("head_sha")
+                runs = [r for r in state.workflow_runs if sha is None or r["head_sha"] == sha]
+                return 200, runs, "workflow_runs"
+            match = re.fullmatch(rf"{repo}/actions/runs/(\d+)/artifacts", path)
+            if match:
+                return 200, state.artifacts.get(int(match.group(1)), []), "artifacts"
             if re.fullmatch(rf"{repo}/actions/runs/\d+/approvals", path):
                 return 200, state.approvals, False
             match = re.fullmatch(rf"{repo}/actions/runs/(\d+)", path)
@@ -336,6 +344,15 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         with self.server.lock:
             self.server.heard.append(Heard(self.command, self.path, dict(self.headers), body))
+        served = self.server.files.get(urlsplit(self.path).path)
+        if self.command == "GET" and served is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", str(len(served)))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client stopped reading (a size cap)
+                self.wfile.write(served)
+            return
         raw = b"[]" if self.command == "GET" else b"{}"
         self.send_response(200 if self.command == "GET" else 201)
         self.send_header("Content-Type", "application/json")
@@ -349,21 +366,24 @@ class _ListenerHandler(BaseHTTPRequestHandler):
 class _ListenerServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, files: dict[str, bytes]) -> None:
         super().__init__(("127.0.0.1", 0), _ListenerHandler)
+        self.files = files
         self.heard: list[Heard] = []
         self.lock = threading.Lock()
 
 
 class Listener:
     """A second server on 127.0.0.1 (another origin than the stub) that records every
-    request, headers and body included, and answers ``[]`` or ``{}``.
+    request, headers and body included, and answers ``[]`` or ``{}``; a GET of a path in
+    ``files`` is answered with those bytes (blob storage serving a download).
 
     ``with Listener() as other: ... other.url ... other.heard``
     """
 
-    def __init__(self) -> None:
-        self._server = _ListenerServer()
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files = {} if files is None else files
+        self._server = _ListenerServer(self.files)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )

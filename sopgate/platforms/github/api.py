@@ -183,9 +183,15 @@ class Api:
         return self._get(self.url(path, **params), allow=allow, what=path)
 
     def get_all(
-        self, path: str, *, key: str | None = None, allow: frozenset[int] = frozenset()
+        self,
+        path: str,
+        *,
+        key: str | None = None,
+        allow: frozenset[int] = frozenset(),
+        **params: str | int,
     ) -> tuple[int, list[JSON]]:
-        """Every item of a paginated listing (``per_page=100``, following ``Link: next``).
+        """Every item of a paginated listing (``per_page=100`` and ``params`` in the query,
+        following ``Link: next``).
 
         ``key`` names the array inside an object answer (``check_runs``). Returns the status
         of the first page (an allowed error status gives an empty list) and the items in the
@@ -194,7 +200,7 @@ class Api:
         """
         guard = PageGuard(self.base_url, "GitHub", path, max_pages=self.max_pages)
         items: list[JSON] = []
-        url: str | None = self.url(path, per_page=100)
+        url: str | None = self.url(path, **params, per_page=100)
         status = 200
         first = True
         while url:
@@ -214,6 +220,30 @@ class Api:
             items.extend(chunk)
             url = page.next_url
         return status, items
+
+    def locate(self, path: str, *, allow: frozenset[int] = frozenset()) -> Page:
+        """One GET answered by a redirect, which is not followed: an artifact's download,
+        whose ``Location`` is a signed URL on another host where the token must not go.
+
+        Returns ``Page(status, location, None)`` with the ``Location`` made absolute; a
+        status in ``allow`` gives ``Page(status, None, None)``. Any other answer raises
+        :class:`PlatformError`. Retried as :meth:`get` is."""
+        url = self.url(path)
+        response = self._send(url, {}, path)
+        status = response.status_code
+        if status in REDIRECT_STATUSES:
+            location = response.headers.get("Location")
+            if not location:
+                raise PlatformError(f"GitHub answered {path} with HTTP {status} and no Location")
+            return Page(status, urljoin(url, location), None)
+        if status in allow:
+            return Page(status, None, None)
+        if status >= 400:
+            raise PlatformError(self._failure(response, path))
+        raise PlatformError(
+            f"GitHub answered {path} with HTTP {status}, not with a redirect to the download: "
+            "refused"
+        )
 
     def write(self, method: str, path: str, body: JSON = None) -> JSON:
         """One write (``POST``, ``PATCH``, ``DELETE``) to ``path``, sent exactly once.

@@ -86,9 +86,12 @@ class Refused(Exception):
     another host, or any redirect of a write); like :class:`GaveUp`, python-gitlab lets it
     through untouched."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, location: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.location = location  # a redirect to another host: where (not followed)
 
 
 class RetryingSession(requests.Session):
@@ -235,6 +238,7 @@ class RetryingSession(requests.Session):
                 f"GitLab redirected {where} to another host: refused "
                 f"({_origin_text(target)} is not the API)",
                 status=status,
+                location=target,
             )
         if hops >= MAX_REDIRECTS:
             raise Refused(
