@@ -20,15 +20,44 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from sopgate.errors import Diagnostic, InputError, UsageError
 
 try:  # libyaml is several times faster; PyYAML wheels ship it.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, with each plain scalar's tag resolved once per distinct text.
+
+    Even with libyaml, PyYAML resolves the tag of every scalar in Python by trying its
+    regular expressions one after another: most of a large file's reading time. Without path
+    resolvers (the safe loader has none) a plain scalar's tag depends on its text alone, so
+    equal plain scalars (names, states, shas repeat in every entry) share one answer. The
+    table lives as long as one document's loader.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._plain: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or not implicit[0]:  # quoted, or a collection: cheap
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        tag = self._plain.get(value)  # a plain scalar: its tag depends on its text alone
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            self._plain[value] = tag
+        return tag
+
+
+if _Loader.yaml_path_resolvers:  # pragma: no cover - a tag would depend on the path too
+    raise ImportError("sopgate: the YAML safe loader has path resolvers; tags cannot be shared")
 
 Path = tuple[str | int, ...]
 
 _ANCHOR = re.compile(r"&[^\s,\[\]{}]")
 
 MAX_DEPTH = 64
+_STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str": "construct_yaml_str",
     "tag:yaml.org,2002:int": "construct_yaml_int",
@@ -220,6 +249,8 @@ class _Builder:
         return result
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR:  # what construct_yaml_str returns for a scalar node, called less
+            return node.value
         method = _SCALAR_TAGS.get(node.tag)
         if method is None:
             self._fail(node, f"unsupported YAML tag {node.tag}")
