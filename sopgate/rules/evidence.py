@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import jmespath
 import yaml
-from jmespath.exceptions import JMESPathError
 
 from sopgate.gates import NameIndex
 from sopgate.sop.model import EvidenceRule
@@ -53,6 +51,8 @@ def parse_requirement(text: str) -> Requirement | None:
 
 @lru_cache(maxsize=1024)
 def _compiled(query: str) -> Any:
+    import jmespath  # here: only SOPs with require queries pay for it at start
+
     return jmespath.compile(query)
 
 
@@ -94,6 +94,8 @@ def _shown(value: Any, requirement: Requirement) -> str:
 
 def check_document(path: str, document: Any, require: Mapping[str, str]) -> list[str]:
     """Reasons why ``document`` (read from ``path``) fails ``require``; empty when it holds."""
+    from jmespath.exceptions import JMESPathError
+
     found: list[str] = []
     for query, text in require.items():
         requirement = parse_requirement(text)
