@@ -4,7 +4,6 @@ commit, gathered once. Frozen values; read from and written to YAML or JSON file
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -151,6 +150,8 @@ class Facts(Model):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: equal snapshots have equal digests."""
+        import json
+
         canonical = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -158,6 +159,8 @@ class Facts(Model):
 def dump_facts(facts: Facts, *, as_json: bool) -> str:
     data = facts.to_data()
     if as_json:
+        import json
+
         return json.dumps(data, indent=2) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
@@ -178,6 +181,8 @@ def parse_facts(text: str, *, path: str, as_json: bool | None = None) -> Facts:
     """Facts from ``text``: JSON when ``as_json`` (or, when None, when it starts with ``{``
     and parses as JSON), else YAML."""
     if as_json or (as_json is None and text.lstrip().startswith("{")):
+        import json  # here: YAML facts never need it
+
         try:
             data = json.loads(text, object_pairs_hook=_no_duplicates)
         except ValueError as exc:
@@ -209,7 +214,9 @@ _NOT_MAPPING = "a facts file must be a mapping starting with 'facts: 1', got "
 
 
 def _json_error(exc: ValueError, path: str) -> Diagnostic:
-    if isinstance(exc, json.JSONDecodeError):
+    from json import JSONDecodeError
+
+    if isinstance(exc, JSONDecodeError):
         return Diagnostic(exc.lineno, exc.colno, f"invalid JSON: {exc.msg}", path)
     return Diagnostic(1, 1, f"invalid JSON: {exc}", path)
 

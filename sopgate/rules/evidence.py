@@ -8,7 +8,6 @@ of different types never compare (the requirement fails). Anything unknown fails
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -86,6 +85,8 @@ def _holds(actual: Any, requirement: Requirement) -> bool:
 
 def _shown(value: Any, requirement: Requirement) -> str:
     kind = _kind(value)
+    import json  # here: only a failed requirement is shown
+
     text = json.dumps(value)
     if kind == _kind(requirement.value):
         return text
