@@ -23,21 +23,40 @@ from sopgate import __version__
 from sopgate.errors import SopgateError
 from sopgate.output import say
 
+_LOADER = "pydantic.plugin._loader"
+
 
 def _skip_plugin_loader() -> None:
     """With plugins disabled, pydantic's plugin loader finds none, but importing it still
     imports ``importlib.metadata`` and the ``email`` package (about 20 ms, a fifth of the
     floor). Stand in for it with a loader that returns no plugins, as the real one does for
-    these settings; any other setting keeps the real loader."""
+    these settings; any other setting keeps the real loader. Any other name a pydantic
+    version asks of it comes from the real loader, loaded then."""
     if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in ("__all__", "1", "true"):
         return
-    name = "pydantic.plugin._loader"
-    if name not in sys.modules:
+    if _LOADER not in sys.modules:
         import types
 
-        loader = types.ModuleType(name, "sopgate: no pydantic plugins (disabled)")
+        loader = types.ModuleType(_LOADER, "sopgate: no pydantic plugins (disabled)")
         loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
-        sys.modules[name] = loader
+        loader.__getattr__ = _real_loader_attribute  # type: ignore[method-assign]
+        sys.modules[_LOADER] = loader
+
+
+def _real_loader_attribute(name: str) -> Any:
+    if name.startswith("__"):  # the import system's probes (__path__, __file__, ...)
+        raise AttributeError(name)
+    import importlib.util
+    from importlib.machinery import PathFinder
+
+    import pydantic.plugin
+
+    spec = PathFinder.find_spec(_LOADER, pydantic.plugin.__path__)
+    if spec is None or spec.loader is None:
+        raise AttributeError(name)
+    real = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real)
+    return getattr(real, name)
 
 
 _skip_plugin_loader()

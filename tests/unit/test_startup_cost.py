@@ -97,3 +97,22 @@ def test_check_wait_collects_while_it_polls(monkeypatch: pytest.MonkeyPatch) -> 
     assert main(["check", "go-no-go", "--sop", SOP, "--facts", FACTS, "--wait"]) == 0
     assert seen == [False, True]
     assert gc.isenabled()
+
+
+def test_the_stand_in_loader_gives_any_other_name_from_pydantics_own() -> None:
+    """A pydantic version that asks the loader for more than get_plugins still gets it."""
+    probe = (
+        "import sys; import sopgate.cli; "
+        "from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP, get_plugins; "
+        "print(PYDANTIC_ENTRY_POINT_GROUP, list(get_plugins()), "
+        "sys.modules['pydantic.plugin._loader'].__doc__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.getcwd(), "PYDANTIC_DISABLE_PLUGINS": "__all__"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "pydantic [] sopgate: no pydantic plugins (disabled)"
