@@ -201,6 +201,14 @@ def parse_facts(text: str, *, path: str, as_json: bool | None = None) -> Facts:
         raise InputError(
             [Diagnostic(1, 1, "YAML facts over 16 MiB are not read: write them as JSON", path)]
         )
+    # Positions are recorded only to word errors: valid facts (the usual case, and large
+    # snapshots) are read without them, invalid ones read again with them.
+    doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts", positions=False)
+    if isinstance(doc.data, dict):
+        try:
+            return Facts.model_validate(doc.data)
+        except ValidationError:
+            pass
     doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts")
     if not isinstance(doc.data, dict):
         raise InputError([doc.error((), _NOT_MAPPING + issues.describe(doc.data))])
