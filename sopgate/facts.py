@@ -4,7 +4,6 @@ commit, gathered once. Frozen values; read from and written to YAML or JSON file
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -188,6 +187,8 @@ class Facts(Model):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: equal snapshots have equal digests."""
+        import json
+
         canonical = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -195,6 +196,8 @@ class Facts(Model):
 def dump_facts(facts: Facts, *, as_json: bool) -> str:
     data = facts.to_data()
     if as_json:
+        import json
+
         return json.dumps(data, indent=2) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
@@ -215,6 +218,8 @@ def parse_facts(text: str, *, path: str, as_json: bool | None = None) -> Facts:
     """Facts from ``text``: JSON when ``as_json`` (or, when None, when it starts with ``{``
     and parses as JSON), else YAML."""
     if as_json or (as_json is None and text.lstrip().startswith("{")):
+        import json  # here: YAML facts never need it
+
         try:
             data = json.loads(text, object_pairs_hook=_no_duplicates)
         except ValueError as exc:
@@ -233,6 +238,14 @@ def parse_facts(text: str, *, path: str, as_json: bool | None = None) -> Facts:
         raise InputError(
             [Diagnostic(1, 1, "YAML facts over 16 MiB are not read: write them as JSON", path)]
         )
+    # Positions are recorded only to word errors: valid facts (the usual case, and large
+    # snapshots) are read without them, invalid ones read again with them.
+    doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts", positions=False)
+    if isinstance(doc.data, dict):
+        try:
+            return Facts.model_validate(doc.data)
+        except ValidationError:
+            pass
     doc = load(text, path=path, max_bytes=MAX_FACTS_BYTES, what="facts")
     if not isinstance(doc.data, dict):
         raise InputError([doc.error((), _NOT_MAPPING + issues.describe(doc.data))])
@@ -246,7 +259,9 @@ _NOT_MAPPING = "a facts file must be a mapping starting with 'facts: 1', got "
 
 
 def _json_error(exc: ValueError, path: str) -> Diagnostic:
-    if isinstance(exc, json.JSONDecodeError):
+    from json import JSONDecodeError
+
+    if isinstance(exc, JSONDecodeError):
         return Diagnostic(exc.lineno, exc.colno, f"invalid JSON: {exc.msg}", path)
     return Diagnostic(1, 1, f"invalid JSON: {exc}", path)
 

@@ -20,15 +20,46 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from sopgate.errors import Diagnostic, InputError, UsageError
 
 try:  # libyaml is several times faster; PyYAML wheels ship it.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, with each plain scalar's tag resolved once per distinct text.
+
+    Even with libyaml, PyYAML resolves the tag of every scalar in Python by trying its
+    regular expressions one after another: a large share of a big file's reading time (the
+    largest, the cyclic collector, is paused by ``sopgate.cli.main``). Without path
+    resolvers (the safe loader has none) a plain scalar's tag depends on its text alone, so
+    equal plain scalars (names, states, shas repeat in every entry) share one answer. The
+    table lives as long as one document's loader.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._plain: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or not implicit[0]:  # quoted, or a collection: cheap
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        tag = self._plain.get(value)  # a plain scalar: its tag depends on its text alone
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            self._plain[value] = tag
+        return tag
+
+
+if _Loader.yaml_path_resolvers:  # pragma: no cover - a tag would depend on the path too
+    raise ImportError("sopgate: the YAML safe loader has path resolvers; tags cannot be shared")
 
 Path = tuple[str | int, ...]
 
 _ANCHOR = re.compile(r"&[^\s,\[\]{}]")
 
 MAX_DEPTH = 64
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str": "construct_yaml_str",
     "tag:yaml.org,2002:int": "construct_yaml_int",
@@ -104,10 +135,14 @@ def _too_big(size: int, max_bytes: int, what: str, path: str) -> None:
     )
 
 
-def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
+def load(text: str, *, path: str, max_bytes: int, what: str, positions: bool = True) -> Document:
     """Parse ``text`` into a :class:`Document`, or raise :class:`InputError`.
 
-    ``what`` names the expected content in messages ("SOP", "facts").
+    ``what`` names the expected content in messages ("SOP", "facts"). ``positions=False``
+    records no positions (the document's tables stay empty; a caller that finds the data
+    wrong loads again with them): the same data and the same checks, for large files whose
+    every path would otherwise be recorded. A document that fails a check is always built
+    again with positions, so its errors are the same either way.
     """
     size = len(text.encode("utf-8", "surrogateescape"))
     if size > max_bytes:
@@ -127,6 +162,11 @@ def load(text: str, *, path: str, max_bytes: int, what: str) -> Document:
         raise InputError([Diagnostic(1, 1, f"empty file: expected a {what} mapping", path)])
     if _ANCHOR.search(text):  # without anchors there are no aliases to expand
         _check_expansion(node, path)
+    if not positions:
+        fast = _Builder(path)
+        data = fast.plain(node, 0)
+        if not fast.errors:
+            return Document(path, data)
     builder = _Builder(path)
     data = builder.build(node, (), 0)
     if builder.errors:
@@ -198,10 +238,34 @@ class _Builder:
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
         return self._scalar(node)
 
+    def plain(self, node: yaml.Node, depth: int) -> Any:
+        """What :meth:`build` returns, with its checks, recording no positions (an error
+        here only says that there is one: :meth:`build` words it)."""
+        if depth > MAX_DEPTH:
+            self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Hashable, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE or not isinstance(key_node, yaml.ScalarNode):
+                    self._fail(key_node, "not a plain key")
+                    continue
+                key = self._scalar(key_node)
+                if not isinstance(key, str):
+                    key = str(key_node.value)
+                if key in result:
+                    self._fail(key_node, "duplicate key")
+                    continue
+                result[key] = self.plain(value_node, depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.plain(item, depth + 1) for item in node.value]
+        return self._scalar(node)
+
     def _mapping(self, node: yaml.MappingNode, loc: Path, depth: int) -> dict[Hashable, Any]:
         result: dict[Hashable, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 self._fail(key_node, "merge keys (<<) are not supported; write the keys out")
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
@@ -220,6 +284,8 @@ class _Builder:
         return result
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR:  # what construct_yaml_str returns for a scalar node, called less
+            return node.value
         method = _SCALAR_TAGS.get(node.tag)
         if method is None:
             self._fail(node, f"unsupported YAML tag {node.tag}")

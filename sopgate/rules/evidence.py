@@ -8,16 +8,13 @@ of different types never compare (the requirement fails). Anything unknown fails
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import jmespath
 import yaml
-from jmespath.exceptions import JMESPathError
 
 from sopgate.gates import NameIndex
 from sopgate.sop.model import EvidenceRule
@@ -53,6 +50,8 @@ def parse_requirement(text: str) -> Requirement | None:
 
 @lru_cache(maxsize=1024)
 def _compiled(query: str) -> Any:
+    import jmespath  # here: only SOPs with require queries pay for it at start
+
     return jmespath.compile(query)
 
 
@@ -86,6 +85,8 @@ def _holds(actual: Any, requirement: Requirement) -> bool:
 
 def _shown(value: Any, requirement: Requirement) -> str:
     kind = _kind(value)
+    import json  # here: only a failed requirement is shown
+
     text = json.dumps(value)
     if kind == _kind(requirement.value):
         return text
@@ -94,6 +95,8 @@ def _shown(value: Any, requirement: Requirement) -> str:
 
 def check_document(path: str, document: Any, require: Mapping[str, str]) -> list[str]:
     """Reasons why ``document`` (read from ``path``) fails ``require``; empty when it holds."""
+    from jmespath.exceptions import JMESPathError
+
     found: list[str] = []
     for query, text in require.items():
         requirement = parse_requirement(text)

@@ -6,7 +6,6 @@ was found and, where the set is closed, what is allowed.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -108,6 +107,8 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
         key = str(loc[-1])
         allowed = allowed_keys(root, loc[:-1])
         hint = ""
+        import difflib  # here: only an unknown key needs a suggestion
+
         close = difflib.get_close_matches(key, allowed, n=1)
         if close:
             hint = f" (did you mean '{close[0]}'?)"

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
 from sopgate.errors import Diagnostic
 from sopgate.sop.plan import split_instance
 from sopgate.sop.raw import Fail, list_of, strings
@@ -165,6 +162,9 @@ def _query_problem(query: Any) -> str | None:
     """Why ``query`` is no JMESPath query (None when it compiles, or is not a non-empty str)."""
     if not isinstance(query, str) or not query:
         return None  # the model reports the type
+    import jmespath  # here: only SOPs with require queries pay for it at start
+    from jmespath.exceptions import JMESPathError
+
     try:
         jmespath.compile(query)
     except JMESPathError as exc:
