@@ -124,7 +124,10 @@ def _repack(dist: metadata.Distribution, into: Path) -> None:
                 if file.name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
                     continue
             data = Path(str(dist.locate_file(file))).read_bytes()
-            wheel.writestr(rel, data)
+            entry = zipfile.ZipInfo(rel)
+            if ".data/scripts/" in rel:
+                entry.external_attr = 0o100755 << 16  # regular file, rwxr-xr-x: pip keeps x
+            wheel.writestr(entry, data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
             record.append(f"{rel},sha256={digest.decode()},{len(data)}")
         wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
