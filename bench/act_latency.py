@@ -10,9 +10,9 @@ GitHub API of ``tests/stubs/github_stub.py`` on 127.0.0.1, with the action's def
 ``setup-python: "false"`` (the runner's python3). The job's steps: ``actions/checkout`` (act
 copies the working tree), the action, and a step that plays the cache's post-job save.
 
-Timed from act's ``--json`` log (its timestamps, one per line): from the job's first step to
-the decision line sopgate prints, and per phase: the cache restore, setting up uv, the install
-and the check (sopgate's own run, to the decision line).
+Timed from act's ``--json`` log, each line stamped as it arrives (act's own timestamps are
+whole seconds): from the job's first step to the decision line sopgate prints, and per phase:
+the cache restore, setting up uv, the install and the check (sopgate's run, to the decision).
 
 - cold: a new runner HOME (empty uv cache) and nothing in the cache: uv builds the venv and
   downloads every dependency from the package registry (real network: PyPI).
