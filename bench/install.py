@@ -9,8 +9,12 @@ What each figure is (assumptions printed with the results):
 - warm cache: a new virtual environment, the package cache already filled by an earlier run.
 - restored environment: the action's warm path; the environment comes back from the Actions
   cache, so the job only starts sopgate (``sopgate --version``).
+- build sopgate's wheel: the part of a cold install that builds sopgate itself from the
+  action's path (``uv build --wheel --no-cache``; pyproject's backend is uv_build, which uv
+  runs in-process: no build environment, nothing downloaded).
 pip reads this machine's pip configuration (local wheel folders and PyPI); uv reads PyPI.
-The first line says which uv is used (``python -m uv`` from the dev extras).
+uv makes its venvs as the action does (``--relocatable``). The first line says which uv is
+used (``python -m uv`` from the dev extras).
 """
 
 from __future__ import annotations
@@ -56,10 +60,17 @@ def pip_install(cache: Path | None) -> Callable[[Path], None]:
 def uv_install(uv: list[str], cache: Path | None) -> Callable[[Path], None]:
     def act(where: Path) -> None:
         venv = where / "venv"
-        _run([*uv, "venv", "-q", "--python", sys.executable, str(venv)])
+        _run([*uv, "venv", "-q", "--relocatable", "--python", sys.executable, str(venv)])
         args = [*uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
         args += ["--no-cache"] if cache is None else ["--cache-dir", str(cache)]
         _run([*args, str(ROOT)])
+
+    return act
+
+
+def uv_build(uv: list[str]) -> Callable[[Path], None]:
+    def act(where: Path) -> None:
+        _run([*uv, "build", "-q", "--wheel", "--no-cache", "-o", str(where), str(ROOT)])
 
     return act
 
@@ -83,6 +94,7 @@ def main() -> None:
             rows.append(("uv, cold (no cache)", _timed(nothing, uv_install(uv, None), runs)))
             _timed(nothing, uv_install(uv, uv_cache), 1)
             rows.append(("uv, warm cache", _timed(nothing, uv_install(uv, uv_cache), runs)))
+            rows.append(("uv, build sopgate's wheel", _timed(nothing, uv_build(uv), runs)))
 
     def restored(where: Path) -> None:
         pip_install(None)(where)

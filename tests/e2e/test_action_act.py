@@ -99,7 +99,8 @@ def _installed_closure(root: str, extra: list[str]) -> list[metadata.Distributio
 
 def _repack(dist: metadata.Distribution, into: Path) -> None:
     """Write an installed distribution back as a wheel: its files under site-packages and
-    its metadata, tagged from its WHEEL file (scripts are made again from entry points)."""
+    its metadata, tagged from its WHEEL file (scripts made from entry points are made again;
+    a shipped script, such as uv_build's binary, goes back under .data/scripts)."""
     tags = [
         line.split(":", 1)[1].strip().split("-")
         for line in (dist.read_text("WHEEL") or "").splitlines()
@@ -108,17 +109,25 @@ def _repack(dist: metadata.Distribution, into: Path) -> None:
     tag = "-".join(".".join(sorted({t[i] for t in tags})) for i in range(3))
     name = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
     record, info = [], ""
+    made = {e.name for e in dist.entry_points if e.group in ("console_scripts", "gui_scripts")}
     with zipfile.ZipFile(into / f"{name}-{dist.version}-{tag}.whl", "w") as wheel:
         for file in dist.files or []:
             rel = file.as_posix()
-            if rel.startswith("..") or "__pycache__" in file.parts:
-                continue  # scripts, and bytecode pip compiles again
+            if "__pycache__" in file.parts or (rel.startswith("..") and file.name in made):
+                continue  # bytecode pip compiles again, scripts pip makes again
+            if rel.startswith(".."):
+                if file.parent.name != "bin":
+                    continue
+                rel = f"{name}-{dist.version}.data/scripts/{file.name}"
             if file.parts[0].endswith(".dist-info"):
                 info = file.parts[0]
                 if file.name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
                     continue
             data = Path(str(dist.locate_file(file))).read_bytes()
-            wheel.writestr(rel, data)
+            entry = zipfile.ZipInfo(rel)
+            if ".data/scripts/" in rel:
+                entry.external_attr = 0o100755 << 16  # regular file, rwxr-xr-x: pip keeps x
+            wheel.writestr(entry, data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
             record.append(f"{rel},sha256={digest.decode()},{len(data)}")
         wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
@@ -132,8 +141,7 @@ def _wheelhouse(into: Path) -> str | None:
     except (LookupError, metadata.PackageNotFoundError) as exc:
         return (
             f"the default install cannot run offline: {exc} (the dev extras must install "
-            "the build backend of pyproject.toml, setuptools>=70.1: it builds wheels "
-            "without the wheel package)"
+            "the build backend of pyproject.toml, uv_build)"
         )
     into.mkdir()
     for dist in dists:

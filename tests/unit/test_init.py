@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -110,8 +111,14 @@ def test_choose(answers: Answers, template: str) -> None:
 
 
 def test_templates_ship_as_package_data() -> None:
-    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8")
-    assert '[tool.setuptools.package-data]\nsopgate = ["templates/*/*.yml"]' in pyproject
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8")
+    )
+    # uv_build ships every file of the module directory but bytecode, unless excluded.
+    assert pyproject["build-system"]["build-backend"] == "uv_build"
+    backend = pyproject["tool"]["uv"]["build-backend"]
+    assert backend["module-name"] == "sopgate" and backend["module-root"] == ""
+    assert not {"source-exclude", "wheel-exclude", "data"} & set(backend)
     root = Path(starter.__file__).parent / "templates"
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(starter.TEMPLATES)
     for name in starter.TEMPLATES:
