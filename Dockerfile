@@ -5,7 +5,7 @@ FROM python:3.12-slim
 COPY pyproject.toml README.md /src/
 COPY sopgate /src/sopgate
 RUN python -m pip install --no-cache-dir --disable-pip-version-check uv \
-    && python -m uv pip install --system --no-cache /src \
+    && python -m uv pip install --system --no-cache --compile-bytecode /src \
     && python -m pip uninstall -y -q uv \
     && rm -rf /src \
     && sopgate --version
