@@ -48,7 +48,8 @@ def test_readme_workflows_pass_actionlint() -> None:
 
 
 def test_readme_deploy_jobs_never_run_on_comments_and_check_out_the_gated_commit() -> None:
-    deploy, sync = (yaml.safe_load(w) for w in _docs_workflows()[:2])
+    named = {flow.get("name"): flow for flow in map(yaml.safe_load, _docs_workflows())}
+    deploy, sync = named["deploy fraud-scoring"], named["sopgate sync"]
     assert set(deploy[True]) == {"pull_request", "push", "workflow_dispatch"}  # `on:` is True
     for name, job in deploy["jobs"].items():
         checkouts = [s for s in job["steps"] if "actions/checkout@" in s.get("uses", "")]

@@ -1,5 +1,5 @@
 """Gather and publish through real HTTP against the local stub server (127.0.0.1 only):
-covers PyGithub's writes on a non-default API URL, as on GitHub Enterprise Server."""
+covers the writes on a non-default API URL, as on GitHub Enterprise Server."""
 
 from __future__ import annotations
 
