@@ -74,6 +74,10 @@ def render_markdown(data: dict[str, Any]) -> str:
     else:
         out.append(f"✅ {NO_FINDINGS}")
     out.append("")
+    if data.get("notes"):
+        out += ["Notes (not findings):", ""]
+        out.extend(f"- {note}" for note in data["notes"])
+        out.append("")
     if "system" in data:
         system, sop = data["system"], data["sop"]
         out += [
@@ -209,6 +213,10 @@ def render_html(data: dict[str, Any], svg: str | None) -> str:
         out.append("</ul></div>")
     else:
         out.append(f'<p class="ok">{escape(NO_FINDINGS)}</p>')
+    if data.get("notes"):
+        out.append("<p>Notes (not findings):</p><ul>")
+        out.extend(f"<li>{escape(note)}</li>" for note in data["notes"])
+        out.append("</ul>")
     if "system" in data:
         out += _html_body(data, svg)
     out += [

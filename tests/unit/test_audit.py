@@ -394,6 +394,12 @@ def test_records_without_digests_are_noted_as_not_chained(
     ) in err
     # go-no-go has a record of an open gate here, so production eu-west's link is loose too
     assert err.count("  note: not chained: ") == 6
+    # the dossier a reviewer reads says it too, apart from the findings
+    markdown = (tmp_path / "d" / "dossier.md").read_text()
+    assert "Notes (not findings):\n\n- not chained: the record of staging (" in markdown
+    assert markdown.count("\n- not chained: ") == 6
+    html = (tmp_path / "d" / "dossier.html").read_text()
+    assert html.count("<li>not chained: the record of ") == 6
 
 
 def test_a_needed_record_named_by_its_digest_passes(
