@@ -174,3 +174,17 @@ def test_sop_reference_errors_that_survived_mutation(
     case: str, text: str, expected: list[str]
 ) -> None:
     assert sorted(errors(text)) == sorted(expected), case
+
+
+def test_a_plain_unknown_role_of_a_regional_step_is_named_once_not_expanded() -> None:
+    # Only roles that hold {region} are expanded per region; a plain one is checked once.
+    assert errors(BASE + "    approvals: [{role: nope}]\n") == [
+        "s.yml:25:24: unknown role 'nope' in approvals of step 'production'; roles: sre, "
+        "approvers-eu-west, approvers-us-east"
+    ]
+
+
+def test_an_approval_rule_of_a_regional_step_that_is_no_mapping_is_an_error() -> None:
+    assert errors(BASE + "    approvals: [lead]\n") == [
+        "s.yml:25:17: steps[1].approvals[0]: expected a mapping, got 'lead'"
+    ]
