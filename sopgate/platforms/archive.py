@@ -37,10 +37,10 @@ from sopgate.errors import PlatformError, UsageError
 from sopgate.platforms.transport import (
     REQUEST_DEADLINE,
     Deadline,
+    TooLarge,
     describe_origin,
-    is_loopback,
-    origin,
     read_body,
+    unsafe_url,
 )
 from sopgate.report import REPORT_JSON
 
@@ -113,10 +113,10 @@ class _NoCredentials:
 def require_safe_blob_url(url: str, env: Mapping[str, str], *, what: str) -> None:
     """Refuse a download URL that is not ``https://`` (``http://`` only to a loopback host,
     or with ``SOPGATE_ALLOW_HTTP=1``: the API's own rule)."""
-    scheme, host, port = origin(url)
-    if scheme not in ("http", "https") or not host or port < 0:
+    problem = unsafe_url(url, env)
+    if problem == "unusable":
         raise PlatformError(f"{what}: the download address is not an http(s) URL: refused")
-    if scheme == "http" and not is_loopback(host) and env.get("SOPGATE_ALLOW_HTTP") != "1":
+    if problem == "clear text":
         raise PlatformError(
             f"{what}: the download is offered over plain http ({describe_origin(url)}): "
             "refused, only https:// is accepted"
@@ -165,10 +165,8 @@ def fetch_blob(
                 raise PlatformError(_too_large(what, max_bytes))
             try:
                 return read_body(response, deadline, max_bytes=max_bytes)
-            except PlatformError as exc:
-                if "larger than" in str(exc):
-                    raise PlatformError(_too_large(what, max_bytes)) from None
-                raise
+            except TooLarge:
+                raise PlatformError(_too_large(what, max_bytes)) from None
         except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
             raise PlatformError(f"{what}: {where} did not answer within {wait:.3g} s") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sopgate.evaluate import Evaluation
 
 FRAGMENT = "sopgate-record=sha256:"
-_WITH_RECORD = re.compile(r"([^#]*)#sopgate-record=sha256:([0-9a-f]{64})")
+_WITH_RECORD = re.compile(r"([^#]*)#" + re.escape(FRAGMENT) + r"([0-9a-f]{64})")
 
 
 def with_record(url: str, digest: str) -> str:

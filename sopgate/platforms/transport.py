@@ -66,16 +66,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def unsafe_url(url: str, env: Mapping[str, str]) -> str | None:
+    """Why sopgate may not send a request to ``url``, or None: ``"unusable"`` (not an
+    http(s) URL with a host and a valid port) or ``"clear text"`` (``http://`` to a host that
+    is not loopback, without ``SOPGATE_ALLOW_HTTP=1`` saying the operator accepts it). The one
+    rule for the API and for the downloads it redirects to."""
+    scheme, host, port = origin(url)
+    if not host or port < 0 or scheme not in ("http", "https"):
+        return "unusable"
+    if scheme == "http" and not is_loopback(host) and env.get("SOPGATE_ALLOW_HTTP") != "1":
+        return "clear text"
+    return None
+
+
 def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, name: str) -> None:
     """Refuse an API URL that would send the token in clear text or nowhere sensible.
 
     ``https://`` is accepted; ``http://`` only for a loopback host (a local stub) or when
-    ``SOPGATE_ALLOW_HTTP=1`` says the operator accepts clear text.
+    ``SOPGATE_ALLOW_HTTP=1`` says the operator accepts clear text (:func:`unsafe_url`).
     """
-    scheme, host, port = origin(url)
-    if not host or port < 0 or scheme not in ("http", "https"):
+    problem = unsafe_url(url, env)
+    if problem == "unusable":
         raise PlatformError(f"{name} is not a usable {platform} API URL: {url!r}")
-    if scheme == "http" and not is_loopback(host) and env.get("SOPGATE_ALLOW_HTTP") != "1":
+    if problem == "clear text":
+        host = origin(url)[1]
         raise PlatformError(
             f"{name} is http:// ({host}): the token would travel in clear text; use https://, "
             "or set SOPGATE_ALLOW_HTTP=1 if this is intended"
@@ -161,6 +175,10 @@ class PageGuard:
         self.seen.add(url)
 
 
+class TooLarge(PlatformError):
+    """An answer longer than the bytes :func:`read_body` may read."""
+
+
 def read_body(
     response: requests.Response, deadline: Deadline, *, max_bytes: int = MAX_BODY
 ) -> bytes:
@@ -181,7 +199,7 @@ def read_body(
                 break
             size += len(chunk)
             if size > max_bytes:
-                raise PlatformError(
+                raise TooLarge(
                     f"{deadline.what}: the answer is larger than {max_bytes // (1024 * 1024)} MiB: "
                     "refused"
                 )
