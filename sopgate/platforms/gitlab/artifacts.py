@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
 from sopgate.errors import PlatformError
 from sopgate.platforms.archive import (
     MAX_MEMBER,
@@ -33,7 +31,7 @@ from sopgate.platforms.archive import (
     fetch_blob,
 )
 from sopgate.platforms.gitlab import Settings
-from sopgate.platforms.gitlab.client import Api, GaveUp, Refused, path_id
+from sopgate.platforms.gitlab.client import Api, ApiError, path_id
 from sopgate.platforms.transport import Deadline
 from sopgate.report import REPORT_JSON
 
@@ -48,7 +46,7 @@ def download(api: Api, settings: Settings, commit: str, env: Mapping[str, str]) 
     budget = Deadline(settings.budget, "asking GitLab (SOPGATE_API_TIMEOUT)")
     project = f"/projects/{path_id(settings.project_id)}"
     pipelines = api.list(f"{project}/pipelines", sha=commit)
-    fetcher = _Fetcher(api, settings.token, env, budget)
+    fetcher = _Fetcher(api, env, budget)
     records: list[Record] = []
     notes: list[str] = []
     labels = Labels()
@@ -105,12 +103,10 @@ class _Fetcher:
     """Reads one file of a job's artifacts: from the API with the token, or from the
     object storage GitLab redirects to, without it."""
 
-    def __init__(self, api: Api, token: str, env: Mapping[str, str], budget: Deadline) -> None:
+    def __init__(self, api: Api, env: Mapping[str, str], budget: Deadline) -> None:
         self.api = api
-        self.token = token
         self.env = env
         self.budget = budget
-        self.base = f"{api.url.rstrip('/')}/api/v4"
 
     def record(self, path: str, job: str) -> dict[str, bytes] | None:
         """The record files found in the job's artifacts, or None without a report."""
@@ -126,32 +122,19 @@ class _Fetcher:
         return files
 
     def file(self, path: str, what: str) -> bytes | None:
-        where = f"GET {path}"
         self.budget.check()
         try:
-            response = self.api.session.request(
-                "GET", f"{self.base}{path}", headers={"PRIVATE-TOKEN": self.token}
-            )
-        except Refused as exc:
+            response = self.api.get_file(path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
             if exc.location is None:
-                raise PlatformError(self._redact(str(exc))) from None
+                raise
             return fetch_blob(
                 exc.location, env=self.env, budget=self.budget, what=what, max_bytes=MAX_MEMBER
             )
-        except GaveUp as exc:
-            raise PlatformError(self._redact(f"GitLab kept failing {where}: {exc}")) from None
-        except requests.RequestException as exc:
-            raise PlatformError(
-                f"cannot reach GitLab at {self.api.url} ({where}): {type(exc).__name__}"
-            ) from None
-        status = response.status_code
-        if status == 404:
-            return None
-        if status != 200:
-            raise PlatformError(f"GitLab answered {status} to {where}: refused")
+        if response.status_code != 200:
+            raise PlatformError(f"GitLab answered {response.status_code} to GET {path}: refused")
         if len(response.content) > MAX_MEMBER:
             raise PlatformError(f"{what} is larger than {MAX_MEMBER // (1024 * 1024)} MiB: refused")
         return response.content
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self.token, "[token]") if self.token else text

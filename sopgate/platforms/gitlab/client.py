@@ -65,9 +65,12 @@ class RetryPolicy:
 class ApiError(PlatformError):
     """GitLab answered with an error status (exit 3 unless the caller handles it)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, location: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.location = location  # a redirect to another host (not followed): where
 
 
 class GaveUp(Exception):
@@ -320,6 +323,15 @@ class Api:
             return result.content.decode("utf-8", "replace")
         return result
 
+    def get_file(self, path: str) -> requests.Response:
+        """One GET whose answer is a file, not JSON (a job's artifact): the response, its
+        body read. A redirect to another host is not followed: the :class:`ApiError` names
+        its ``location``, which the caller may fetch without the token."""
+        response: requests.Response = self._call(
+            "GET", path, lambda: self._gl.http_get(path, raw=True)
+        )
+        return response
+
     def current_user(self) -> dict[str, Any]:
         """The token's own user (``GET /user``), read once and kept."""
         if self._user is None:
@@ -389,7 +401,9 @@ class Api:
                 self._redact(f"GitLab answered {status} to {where}: {detail}"), status=status
             ) from None
         except Refused as exc:
-            raise ApiError(self._redact(str(exc)), status=exc.status) from None
+            raise ApiError(
+                self._redact(str(exc)), status=exc.status, location=exc.location
+            ) from None
         except GaveUp as exc:
             raise ApiError(self._redact(f"GitLab kept failing {where}: {exc}")) from None
         except requests.RequestException as exc:
