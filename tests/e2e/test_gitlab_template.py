@@ -8,6 +8,7 @@ rsync.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -179,3 +180,68 @@ def test_an_open_gate_passes_and_updates_the_same_note(project: tuple[Path, str]
     }
     assert len(stub.notes("7", 42)) == 1  # sticky: updated in place, not added twice
     assert [s["status"] for s in stub.posted_statuses] == ["success", "success"]
+
+
+CHAIN_SOP = """\
+sopgate: 1
+name: Chain
+roles:
+  data-science: {users: [alice]}
+steps:
+  - id: data-readiness
+    owner: data-science
+    needs: []
+    checks: [data-validation]
+  - id: model-validation
+    owner: data-science
+    checks: [model-eval]
+"""
+
+
+def test_the_second_gate_names_the_first_gates_record_and_the_audit_follows_the_chain(
+    project: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The record chain over GitLab, end to end: the first gate's commit status names its
+    record, the stub lists that status back as GitLab does, and the next gate's record names
+    it in ``needs_records``; ``sopgate audit`` of the two records finds the chain whole."""
+    tool = _tool()
+    work, sha = project
+    situation = Situation(
+        commit=sha,
+        sop_text=CHAIN_SOP,
+        jobs=[
+            ("data-validation", "success", "2026-11-26T07:00:00.000Z"),
+            ("model-eval", "success", "2026-11-26T07:10:00.000Z"),
+        ],
+    )
+    stub = stub_for(situation, token=TOKEN)
+    records = tmp_path / "records"
+    with serve(stub):
+        first = _run(tool, work, stub, "gate-data-readiness", sha)
+        assert first.returncode == 0, first.stdout + first.stderr
+        (records / "data-readiness").mkdir(parents=True)
+        first_record = work / "sopgate-report" / "sopgate-report.json"
+        shutil.copy(first_record, records / "data-readiness")
+        digest = json.loads(first_record.read_text())["report_digest"]
+        [status] = stub.posted_statuses
+        assert status["name"] == "sopgate/data-readiness"
+        assert status["target_url"].endswith(f"#sopgate-record=sha256:{digest}")
+
+        second = _run(tool, work, stub, "gate-model-validation", sha)
+        assert second.returncode == 0, second.stdout + second.stderr
+    (records / "model-validation").mkdir()
+    second_record = work / "sopgate-report" / "sopgate-report.json"
+    shutil.copy(second_record, records / "model-validation")
+    assert json.loads(second_record.read_text())["needs_records"] == {"data-readiness": digest}
+    assert TOKEN not in first.stdout + first.stderr + second.stdout + second.stderr
+
+    audit = subprocess.run(
+        [sys.executable, "-m", "sopgate", "audit", str(records), "-o", str(tmp_path / "dossier")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    dossier = json.loads((tmp_path / "dossier" / "dossier.json").read_text())
+    assert dossier["findings"] == []
+    assert dossier["notes"] == []

@@ -3,7 +3,8 @@
 Standard library only: ``http.server`` in a thread on 127.0.0.1. It serves canned JSON per
 ``(METHOD, path)`` (paths as sent, ``/api/v4/...``), paginates every list the way GitLab does
 (``page``/``per_page``, ``Link`` and ``X-Next-Page`` headers), records every request, and
-keeps the notes and commit statuses that clients post so tests can assert on them. A job
+keeps the notes and commit statuses that clients post so tests can assert on them (a posted
+status is also listed among the commit's statuses, when that listing is served). A job
 served at ``GET /projects/:id/jobs/:job_id`` can be retried (``POST .../retry``): the retry is a
 new job (id, ``user`` the token's own, status ``pending``) served at its own path, the retried
 job no longer retryable, as GitLab does.
@@ -171,6 +172,7 @@ class GitLabStub:
 
     def _status(self, match: re.Match[str], body: Any) -> tuple[int, Any, dict[str, str]]:
         self._next_id += 1
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         entry = {
             "id": self._next_id,
             "sha": match.group(2),
@@ -181,6 +183,24 @@ class GitLabStub:
             "pipeline_id": body.get("pipeline_id"),
         }
         self.posted_statuses.append(entry)
+        # As GitLab does, the commit's statuses listing shows it from now on (when the stub
+        # serves that listing), with GitLab's times: a finished state has its finish.
+        listing = f"/api/v4/projects/{match.group(1)}/repository/commits/{match.group(2)}/statuses"
+        status, listed = self.routes.get(("GET", listing), (404, None))
+        if status == 200 and isinstance(listed, list):
+            finished = now if entry["status"] in ("success", "failed", "canceled") else None
+            listed.append(
+                {
+                    **entry,
+                    "ref": None,
+                    "created_at": now,
+                    "started_at": now if entry["status"] != "pending" else None,
+                    "finished_at": finished,
+                    "allow_failure": False,
+                    "coverage": None,
+                    "author": dict(BOT),
+                }
+            )
         return 201, entry, {}
 
     def _retry(self, match: re.Match[str]) -> tuple[int, Any, dict[str, str]]:
