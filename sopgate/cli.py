@@ -330,7 +330,7 @@ def schema() -> None:
     """Print the JSON Schema of the SOP file (for editors and check-jsonschema)."""
     import json
 
-    from sopgate.sop.model import Sop
+    from sopgate.sop.spec import Sop
 
     click.echo(json.dumps(Sop.model_json_schema(by_alias=True), indent=2))
 

@@ -1,26 +1,20 @@
 """The facts snapshot (DESIGN.md, "The facts snapshot"): what the platform says about one
-commit, gathered once. Frozen values; read from and written to YAML or JSON files."""
+commit, gathered once. Frozen values; read from and written to YAML or JSON files.
+
+The classes are those of ``sopgate/facts_spec.py`` (the pydantic models that specify the
+format), built from their compiled core schema (``sopgate/compiled.py``)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic_core import ValidationError
 
+from sopgate import _schemas
+from sopgate.compiled import build
 from sopgate.errors import Diagnostic, InputError
 from sopgate.sop import issues
 from sopgate.sop.model import REGION_ID, STEP_ID
@@ -37,8 +31,6 @@ Platform = Literal["github", "gitlab", "local"]
 CheckState = Literal["success", "failure", "pending", "skipped", "cancelled"]
 ApprovalState = Literal["approved", "rejected", "dismissed"]
 Source = Literal["review", "signoff", "deployment", "emergency"]
-Sha = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
-Name = Annotated[str, StringConstraints(min_length=1)]
 
 #: The CI app whose check entries count as a step's ``jobs`` on each platform.
 CI_APP: dict[str, str] = {"github": "github-actions", "gitlab": "gitlab-ci", "local": "ci"}
@@ -50,8 +42,6 @@ def _no_numbers(value: Any) -> Any:
         raise ValueError("expected a timestamp such as 2026-11-26T10:00:00Z")
     return value
 
-
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_no_numbers)]
 
 #: A plan key: a step id, or a region instance such as ``production[eu-west]``.
 STEP_KEY = re.compile(STEP_ID.removesuffix("$") + r"(\[" + REGION_ID[1:-1] + r"\])?$")
@@ -77,26 +67,14 @@ def _record_digest(value: Any) -> Any:
     return value
 
 
-StepKey = Annotated[str, AfterValidator(_step_key)]
-RecordDigest = Annotated[str, AfterValidator(_record_digest)]
+class ChangeMethods:
+    """What a change knows beyond its fields (for the spec model and the built class)."""
 
+    if TYPE_CHECKING:
+        pushed_at: datetime | None
 
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-
-class Change(Model):
-    """The pull/merge request being deployed.
-
-    ``pushed_at`` is when the deployed head was pushed to the change. Absent (an older facts
-    file) means sign-off freshness is judged by the needs rule only; ``null`` means the
-    platform could not tell, and then no ``fresh`` sign-off counts.
-    """
-
-    id: StrictInt | Name | None = None
-    author: Name | None = None
-    url: str | None = None
-    pushed_at: Timestamp | None = None
+        @property
+        def model_fields_set(self) -> set[str]: ...
 
     @property
     def push_unknown(self) -> bool:
@@ -104,69 +82,15 @@ class Change(Model):
         return self.pushed_at is None and "pushed_at" in self.model_fields_set
 
 
-class Commit(Model):
-    """One commit of the change; logins are null when the platform cannot map them."""
+class FactsMethods:
+    """What a snapshot knows beyond its fields (for the spec model and the built class)."""
 
-    sha: Sha | None = None
-    author: Name | None = None
-    committer: Name | None = None
-    at: Timestamp | None = None
+    if TYPE_CHECKING:
+        platform: Platform
+        change: Change | None
+        records: dict[str, str]
 
-
-class Approval(Model):
-    """A review, a ``/sop`` sign-off comment, or a platform deployment approval."""
-
-    user: Name
-    source: Source
-    state: ApprovalState
-    step: Name | None = None
-    environment: Name | None = None
-    sha: Sha | None = None
-    at: Timestamp | None = None
-    edited: StrictBool | None = False
-    reason: str | None = None
-    url: str | None = None
-
-
-class Check(Model):
-    """A check run, a commit status, or a pipeline job of the commit."""
-
-    name: Name
-    app: Name | None = None
-    state: CheckState
-    at: Timestamp | None = None
-    url: str | None = None
-
-
-class Facts(Model):
-    """One immutable snapshot; ``None`` anywhere means the platform could not tell."""
-
-    facts: Literal[1]
-    platform: Platform
-    repository: str | None = None
-    commit: Sha
-    change: Change | None = None
-    initiator: Name | None = None
-    observed_at: Timestamp
-    approvals: tuple[Approval, ...] | None = ()
-    checks: tuple[Check, ...] | None = ()
-    files: tuple[str, ...] | None = ()
-    groups: dict[str, tuple[str, ...] | None] = {}
-    notes: tuple[str, ...] = ()
-    sop_changed: StrictBool = False  # the change edits the SOP file: its owners must approve
-    #: The change's commits; absent = none known, null = unknown (contributor rules count
-    #: nobody).
-    commits: tuple[Commit, ...] | None = ()
-    #: Who re-ran the deployment run (GitHub ``GITHUB_TRIGGERING_ACTOR``), excluded as the
-    #: initiator is.
-    rerun_by: Name | None = None
-    #: Parsed content of evidence documents read for ``require``: PATH -> JSON value; a path
-    #: absent here, or null, is unknown.
-    documents: dict[str, Any] = {}
-    #: The records of gates that opened: plan key -> ``report_digest`` of that gate's
-    #: ``sopgate-report.json``, from the digest its ``sopgate/KEY`` commit status carries.
-    #: A step absent here has no known record.
-    records: dict[StepKey, RecordDigest] = {}
+        def model_dump(self, *, mode: str, exclude_none: bool) -> dict[str, Any]: ...
 
     @property
     def ci_app(self) -> str:
@@ -187,10 +111,33 @@ class Facts(Model):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: equal snapshots have equal digests."""
+        import hashlib
         import json
 
         canonical = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+if TYPE_CHECKING:
+    from sopgate.facts_spec import (  # the types of the built classes
+        Approval,
+        Change,
+        Check,
+        Commit,
+        Facts,
+    )
+else:
+    _built = build(
+        _schemas.facts,
+        module=__name__,
+        functions=globals(),
+        bases={"Change": ChangeMethods, "Facts": FactsMethods},
+    )
+    Approval = _built("Approval")
+    Change = _built("Change")
+    Check = _built("Check")
+    Commit = _built("Commit")
+    Facts = _built("Facts")
 
 
 def dump_facts(facts: Facts, *, as_json: bool) -> str:
@@ -252,7 +199,9 @@ def parse_facts(text: str, *, path: str, as_json: bool | None = None) -> Facts:
     try:
         return Facts.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(issues.diagnostics(exc, doc, Facts)) from None
+        from sopgate import facts_spec  # the spec names the allowed keys (errors only)
+
+        raise InputError(issues.diagnostics(exc, doc, facts_spec.Facts)) from None
 
 
 _NOT_MAPPING = "a facts file must be a mapping starting with 'facts: 1', got "

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from sopgate import facts_spec
 from sopgate.errors import Diagnostic, InputError, UsageError
 from sopgate.evaluate import STATES, Evaluation, evaluate
 from sopgate.facts import Facts, read_facts
@@ -206,7 +207,7 @@ def _facts(doc: Document, i: int, case: CaseSpec) -> Facts:
     try:
         return Facts.model_validate(case.facts)
     except ValidationError as exc:
-        found = issues.diagnostics(exc, inner, Facts)
+        found = issues.diagnostics(exc, inner, facts_spec.Facts)
         raise InputError([_under(d, "facts") for d in found]) from None
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError
 
 from sopgate.errors import Diagnostic
 from sopgate.yamlsrc import Document, Path
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -183,6 +186,8 @@ def allowed_keys(root: type[BaseModel], loc: Path) -> list[str]:
         annotation = _step_into(annotation, part)
         if annotation is None:
             return []
+    from pydantic import BaseModel  # an error is being worded: pydantic's spec models
+
     model = _unwrap(annotation)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return []
@@ -190,6 +195,8 @@ def allowed_keys(root: type[BaseModel], loc: Path) -> list[str]:
 
 
 def _step_into(annotation: Any, part: str | int) -> Any:
+    from pydantic import BaseModel
+
     target = _unwrap(annotation)
     if isinstance(target, type) and issubclass(target, BaseModel):
         for name, field in target.model_fields.items():

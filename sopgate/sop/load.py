@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from sopgate.errors import Diagnostic, InputError
 from sopgate.sop import issues
@@ -24,9 +23,16 @@ class LoadedSop:
     sop: Sop
     path: str
     text: str
-    sha256: str
     lines: dict[str, int]
     warnings: tuple[Diagnostic, ...]
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the text, as hex: computed when a record needs it (loading OpenSSL's
+        hashes costs a start about 3 ms, and ``validate`` or a plain check needs none)."""
+        import hashlib
+
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
 def read_sop(path: str, *, today: date | None = None) -> LoadedSop:
@@ -58,7 +64,9 @@ def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
     try:
         sop = Sop.model_validate(doc.data)
     except ValidationError as exc:
-        errors.extend(issues.diagnostics(exc, doc, Sop))
+        from sopgate.sop import spec  # the spec names the allowed keys (errors only)
+
+        errors.extend(issues.diagnostics(exc, doc, spec.Sop))
     if errors or sop is None:
         raise InputError(_unique(errors))
     lines = {step.id: doc.value_pos(("steps", i))[0] for i, step in enumerate(sop.steps)}
@@ -66,7 +74,6 @@ def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
         sop=sop,
         path=path,
         text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         lines=lines,
         warnings=tuple(sorted(_warnings(sop, doc, today or date.today()))),
     )

@@ -1,24 +1,21 @@
-"""The SOP file, format 1, as frozen pydantic models (DESIGN.md, "The SOP file")."""
+"""The SOP file, format 1 (DESIGN.md, "The SOP file"): the values the rest of sopgate uses.
+
+The classes are those of ``sopgate/sop/spec.py`` (the pydantic models that specify the
+format, and that mypy sees), built from their compiled core schema (``sopgate/compiled.py``)
+so that loading a SOP does not import pydantic's model layer. The validator functions the
+schema refers to live here, by the names the schema uses."""
 
 from __future__ import annotations
 
 import functools
 import re
-from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-)
 
+from sopgate import _schemas
+from sopgate.compiled import build
 from sopgate.sop.issues import describe
 
 try:  # libyaml is several times faster; PyYAML wheels ship it.
@@ -30,9 +27,6 @@ STEP_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Text = Annotated[str, StringConstraints(min_length=1)]
-StepId = Annotated[str, StringConstraints(pattern=STEP_ID)]
-Clock = Annotated[str, StringConstraints(pattern=HHMM)]
 DURATION = r"^([0-9]+[wdhms])+$"
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 #: What an emergency override may skip; never needs, a failure or a rejection.
@@ -57,9 +51,6 @@ def _not_zero(text: str) -> str:
             f"{text!r} is zero: no approval would ever count; use a duration such as 24h or 7d"
         )
     return text
-
-
-Duration = Annotated[str, StringConstraints(pattern=DURATION), AfterValidator(_not_zero)]
 
 
 @functools.lru_cache(maxsize=1024)  # the same thresholds repeat across steps
@@ -102,11 +93,6 @@ def _comparison(value: Any) -> Any:
     return value
 
 
-#: What the JSON Schema can say of a comparison; the validator says the rest, with the fix.
-_COMPARISON_SHAPE = Annotated[str, StringConstraints(pattern=r"^\s*(>=|<=|==|!=|>|<)\s*\S")]
-Comparison = Annotated[str, BeforeValidator(_comparison, json_schema_input_type=_COMPARISON_SHAPE)]
-
-
 def _named(value: Any) -> Any:
     """A plain string in ``checks`` is shorthand for ``{name: STRING}``."""
     return {"name": value} if isinstance(value, str) else value
@@ -122,101 +108,8 @@ def _path(value: Any) -> Any:
     return {"path": value} if isinstance(value, str) else value
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
-
-
 #: Brackets and braces would make instance names (``production[eu-west]``) ambiguous.
 REGION_ID = r"^[^\s\[\]{}](?:[^\[\]{}]*[^\s\[\]{}])?$"
-
-
-class Region(Model):
-    """A region of the scope: an id (``eu-west``), a display name and its time zone."""
-
-    id: Annotated[str, StringConstraints(pattern=REGION_ID)]
-    name: Text | None = None
-    timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
-
-
-RegionEntry = Annotated[Region, BeforeValidator(_region, json_schema_input_type=str | Region)]
-
-
-class Scope(Model):
-    """Seed step 1: what is deployed, and where."""
-
-    system: Text
-    environments: tuple[Text, ...] = ()
-    regions: tuple[RegionEntry, ...] = ()
-
-
-class Review(Model):
-    """Upkeep of the SOP itself: when it was last reviewed and how often it must be."""
-
-    last_reviewed: date
-    every_days: StrictInt = Field(default=90, ge=1)
-
-
-class Role(Model):
-    """People who hold a role: listed users and members of platform groups/teams."""
-
-    users: tuple[Text, ...] = ()
-    groups: tuple[Text, ...] = ()
-
-
-class ApprovalRule(Model):
-    role: Text
-    count: StrictInt = Field(default=1, ge=1, le=1000)
-    source: Literal["review", "signoff", "deployment"] = "review"
-    allow_author: StrictBool = False
-    allow_contributor: StrictBool = Field(
-        default=False, description="Let people who authored or committed the change count."
-    )
-    fresh: StrictBool = True
-    max_age: Duration | None = Field(
-        default=None, description="An approval older than this (24h, 7d) does not count."
-    )
-    after: Literal["needs", "any"] = Field(
-        default="needs",
-        description="needs: a sign-off counts only after every needed step is done; any: always.",
-    )
-
-
-class CheckRule(Model):
-    name: Text = Field(description="Glob (* and ?) over check, status or job names.")
-    app: Text | None = Field(
-        default=None,
-        description="Source pin: a GitHub App slug (github-actions), gitlab-ci, or status.",
-    )
-
-
-CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type=str | CheckRule)]
-
-
-class EvidenceRule(Model):
-    path: Text = Field(description="Repository path or glob that must exist at the commit.")
-    require: dict[Text, Comparison] = Field(
-        default_factory=dict,
-        description='JMESPath query -> "OP VALUE" (>= > <= < == !=), e.g. ">= 0.82".',
-    )
-
-
-EvidenceEntry = Annotated[
-    EvidenceRule, BeforeValidator(_path, json_schema_input_type=str | EvidenceRule)
-]
-
-
-class Window(Model):
-    """When a step may run; start-inclusive, end-exclusive, may cross midnight."""
-
-    days: tuple[Day, ...] = DAYS
-    start: Clock = "00:00"
-    end: Clock | None = Field(default=None, description="Omitted: until the end of the day.")
-    timezone: Text = Field(
-        default="UTC", description="IANA name, or 'region' for the instance's region time zone."
-    )
-
-
-Wave = tuple[Text, ...]
 
 
 def _rollout(value: Any) -> Any:
@@ -239,83 +132,23 @@ def _rollout(value: Any) -> Any:
     )
 
 
-Rollout = Annotated[
-    Literal["sequential", "parallel"] | tuple[Wave, ...],
-    BeforeValidator(
-        _rollout, json_schema_input_type=Literal["sequential", "parallel"] | list[list[Text]]
-    ),
-]
+class StepMethods:
+    """What a step knows beyond its fields (for the spec model and the built class)."""
 
-
-class Step(Model):
-    id: StepId
-    name: Text | None = None
-    description: str | None = None
-    owner: Text
-    type: Literal["task", "decision"] = "task"
-    needs: tuple[Text, ...] | None = Field(
-        default=None, description="Omitted: the previous step in the list. [] means none."
-    )
-    jobs: tuple[Text, ...] = ()
-    environment: Text | None = None
-    for_each: Literal["region"] | None = None
-    rollout: Rollout | None = Field(
-        default=None, description="parallel (default), sequential, or a list of waves of regions."
-    )
-    run_by: tuple[Text, ...] = Field(
-        default=(), description="Roles, one of which the person starting the step must hold."
-    )
-    approvals: tuple[ApprovalRule, ...] = ()
-    separate_from: tuple[Text, ...] = ()
-    checks: tuple[CheckEntry, ...] = ()
-    evidence: tuple[EvidenceEntry, ...] = ()
-    window: Window | None = None
-    rollback: Text | None = None
+    if TYPE_CHECKING:
+        id: str
+        name: str | None
 
     @property
     def title(self) -> str:
         return self.name or self.id
 
 
-class Freeze(Model):
-    from_: date = Field(alias="from")
-    to: date
-    reason: str | None = None
-    timezone: Text = "UTC"
-    environments: tuple[Text, ...] = Field(
-        default=(), description="Only steps with these environments (default: every one)."
-    )
-    regions: tuple[Text, ...] = Field(
-        default=(), description="Only region instances of these regions (default: every one)."
-    )
+class SopMethods:
+    """What a SOP knows beyond its fields (for the spec model and the built class)."""
 
-
-class Emergency(Model):
-    """Break-glass: holders of ``role`` may override a gate with ``/sop emergency STEP why``."""
-
-    role: Text
-    count: StrictInt = Field(default=1, ge=1, le=1000)
-    bypass: tuple[Bypass, ...] = ("window", "freeze")
-
-
-class Sop(Model):
-    """A whole ``.sopgate.yml``."""
-
-    model_config = ConfigDict(
-        title="sopgate SOP file, format 1",
-        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
-    )
-
-    sopgate: Literal[1]
-    name: Text
-    description: str | None = None
-    scope: Scope | None = None
-    owners: tuple[Text, ...] = ()
-    review: Review | None = None
-    roles: dict[Annotated[str, StringConstraints(min_length=1)], Role] = Field(min_length=1)
-    steps: tuple[Step, ...] = Field(min_length=1)
-    freezes: tuple[Freeze, ...] = ()
-    emergency: Emergency | None = None
+    if TYPE_CHECKING:
+        scope: Scope | None
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -329,6 +162,42 @@ class Sop(Model):
     @property
     def environments(self) -> tuple[str, ...]:
         return self.scope.environments if self.scope else ()
+
+
+if TYPE_CHECKING:
+    from sopgate.sop.spec import (  # the types of the built classes
+        ApprovalRule,
+        CheckRule,
+        Emergency,
+        EvidenceRule,
+        Freeze,
+        Region,
+        Review,
+        Role,
+        Scope,
+        Sop,
+        Step,
+        Window,
+    )
+else:
+    _built = build(
+        _schemas.sop,
+        module=__name__,
+        functions=globals(),
+        bases={"Step": StepMethods, "Sop": SopMethods},
+    )
+    ApprovalRule = _built("ApprovalRule")
+    CheckRule = _built("CheckRule")
+    Emergency = _built("Emergency")
+    EvidenceRule = _built("EvidenceRule")
+    Freeze = _built("Freeze")
+    Region = _built("Region")
+    Review = _built("Review")
+    Role = _built("Role")
+    Scope = _built("Scope")
+    Sop = _built("Sop")
+    Step = _built("Step")
+    Window = _built("Window")
 
 
 def is_step_id(text: str) -> bool:

@@ -4,7 +4,6 @@ overrides. Evidence ``require`` is in test_evidence.py."""
 
 from __future__ import annotations
 
-import hashlib
 import textwrap
 from typing import Any
 
@@ -26,7 +25,6 @@ def model(text: str) -> LoadedSop:
         sop=parsed,
         path=".sopgate.yml",
         text=text,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
         lines={step.id: i + 1 for i, step in enumerate(parsed.steps)},
         warnings=(),
     )

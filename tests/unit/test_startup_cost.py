@@ -8,6 +8,7 @@ import gc
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,8 @@ PROBE = (
     "loader = sys.modules.get('pydantic.plugin._loader'); "
     "print('metadata', 'importlib.metadata' in sys.modules); "
     "print('unneeded', [m for m in ('jmespath', 'json', 'difflib') if m in sys.modules]); "
-    "print('loader', getattr(loader, '__doc__', None)); sys.exit(code)"
+    "print('loader', getattr(loader, '__doc__', None)); "
+    "print('model layer', 'pydantic.main' in sys.modules); sys.exit(code)"
 )
 
 
@@ -55,8 +57,36 @@ def test_with_plugins_disabled_no_package_metadata_is_read(setting: str | None) 
 
 def test_a_plugin_setting_of_the_user_keeps_pydantics_own_loader() -> None:
     out = probe("os.environ['PYDANTIC_DISABLE_PLUGINS'] = 'some-plugin'; ")
-    assert "metadata True" in out  # the real loader reads the installed distributions
     assert "loader sopgate" not in out
+    # a check builds no pydantic model at all, so pydantic's loader is never asked
+    assert "loader None" in out
+    assert "metadata False" in out
+
+
+def test_a_check_does_not_import_pydantics_model_layer() -> None:
+    """The SOP and the facts are validated by pydantic-core from the compiled schema:
+    pydantic's model layer (about 60 ms to import and build) is not loaded."""
+    assert "model layer False" in probe("")
+
+
+def test_the_stand_in_loader_still_serves_the_spec_models(tmp_path: Path) -> None:
+    """An invalid SOP is worded from the spec models, which pydantic builds then: with
+    plugins disabled that still reads no package metadata."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "sopgate: 1\nname: x\nroles: {r: {users: [a]}}\nsteps: [{id: a, owner: r, aprovals: []}]\n"
+    )
+    code = (
+        "import sys; from sopgate.cli import main; "
+        f"code = main(['validate', '--sop', {str(bad)!r}]); "
+        "print('metadata', 'importlib.metadata' in sys.modules); "
+        "print('model layer', 'pydantic.main' in sys.modules); sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "unknown key 'aprovals'" in done.stderr
+    assert "model layer True" in done.stdout
+    assert "metadata False" in done.stdout
 
 
 def test_a_run_pauses_the_cyclic_collector_and_restores_it(
