@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from sopgate import __version__
 from sopgate.attest import PrivateKey, attestation_files, canonical, check_attestation, sha256
