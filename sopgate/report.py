@@ -13,6 +13,7 @@ in-toto statement (and its signature).
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,23 @@ REPORT_MD = "sopgate-report.md"
 DIGEST_KEY = "report_digest"
 
 
+#: The last record built, by its evaluation: a gate that publishes its status (whose URL
+#: names the record's digest) and writes ``--report-dir`` needs the same record twice, and
+#: on a large SOP building it takes a noticeable part of the run.
+_LAST: list[tuple[weakref.ref[Evaluation], dict[str, Any]]] = []
+
+
 def record(evaluation: Evaluation) -> dict[str, Any]:
-    """The audit record of one evaluation as JSON-ready data."""
+    """The audit record of one evaluation as JSON-ready data (a new top-level mapping on
+    every call; what it holds is shared with the next call for the same evaluation)."""
+    if _LAST and _LAST[0][0]() is evaluation:
+        return dict(_LAST[0][1])
+    data = _record(evaluation)
+    _LAST[:] = [(weakref.ref(evaluation), data)]
+    return dict(data)
+
+
+def _record(evaluation: Evaluation) -> dict[str, Any]:
     loaded = evaluation.loaded
     data = json_data(evaluation)
     for entry, result in zip(data["steps"], evaluation.steps, strict=True):

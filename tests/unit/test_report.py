@@ -116,3 +116,37 @@ def test_a_record_written_before_digests_and_approvers_still_replays(
     code, out, _err = replay(capsys, tmp_path / "old" / "sopgate-report.json")
     assert code == 0
     assert out.startswith("replay confirmed: decision open for go-no-go, 11 step results")
+
+
+def test_a_record_is_built_once_for_its_digest_and_its_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A gate that publishes (its status names the record's digest) and writes the record
+    builds it once; another evaluation gets its own record, never the last one's."""
+    from sopgate import report
+    from sopgate.evaluate import Evaluation, evaluate
+    from sopgate.facts import read_facts
+    from sopgate.sop.load import read_sop
+
+    built: list[object] = []
+    real = report._record
+
+    def counted(evaluation: Evaluation) -> dict[str, object]:
+        built.append(evaluation)
+        return real(evaluation)
+
+    monkeypatch.setattr(report, "_record", counted)
+    loaded = read_sop(SOP)
+    facts = read_facts(GREEN)
+    first = evaluate(loaded, facts, "production[eu-west]")
+    digest = report.record_digest(first)
+    files = report.report_files(first)
+    assert built == [first]
+    assert json.loads(files["sopgate-report.json"])["report_digest"] == digest
+    mine = report.record(first)
+    mine["report_digest"] = "changed"  # a caller's change does not reach the next caller
+    assert report.record(first)["report_digest"] == digest
+
+    other = evaluate(loaded, facts, "go-no-go")
+    assert report.record_digest(other) != digest
+    assert built == [first, other]
