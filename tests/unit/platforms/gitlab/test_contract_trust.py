@@ -1,0 +1,117 @@
+"""A fresh-eyes audit of the GitLab adapter against DESIGN.md ("Trust", the facts' rules and
+"Where the new facts come from"): each test pins one place where the adapter deviated, could
+be talked open or could leak the token, plus the shapes and rules it was checked against.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import responses
+
+from sopgate.evaluate import evaluate
+from sopgate.facts import Approval, Facts
+from sopgate.platforms import Gathered
+from sopgate.platforms.gitlab import RetryPolicy, from_env
+from sopgate.sop.load import parse_sop
+from tests.unit.platforms.gitlab.gitlab_fixtures import (
+    HEAD,
+    Situation,
+    register,
+)
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+OLD = "1234567890abcdef1234567890abcdef12345678"
+NEWER = "fedcba0987654321fedcba0987654321fedcba09"
+SOP = """\
+sopgate: 1
+name: Audit
+roles:
+  security: {users: [sec-bob]}
+steps:
+  - id: security-review
+    owner: security
+    approvals: [{role: security, count: 1}]
+"""
+
+
+def run(situation: Situation, tmp_path: Path) -> Gathered:
+    env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register(rsps, situation)
+        adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None), clock=lambda: NOW)
+        return adapter.gather(sop_path=str(tmp_path / ".sopgate.yml"))
+
+
+def case(**changes: Any) -> Situation:
+    options: dict[str, Any] = {"sop_text": SOP, "groups": {}}
+    options.update(changes)
+    return Situation(**options)
+
+
+def approvals(gathered: Gathered) -> tuple[Approval, ...]:
+    assert gathered.facts.approvals is not None
+    return gathered.facts.approvals
+
+
+def decide(facts: Facts, step: str) -> tuple[str, tuple[str, ...]]:
+    result = evaluate(parse_sop(SOP, path=".sopgate.yml"), facts, step).by_key[step]
+    return result.state, result.reasons
+
+
+# -- review approvals: the commit they are on ---------------------------------------------
+#
+# GitLab's approvals carry no commit. With reset_approvals_on_push GitLab removes them when
+# commits are pushed, but it keeps them over a rebase from the UI (the Rebase button,
+# /rebase): the head changes and the approvals stay. An approval is on the head only when
+# it was given after the head was pushed (the newest diff version), or when the MR never
+# had another head.
+
+REBASED = [(HEAD, "2026-11-25T12:00:00.000Z"), (OLD, "2026-11-24T08:00:00.000Z")]
+
+
+def test_an_approval_kept_over_a_ui_rebase_is_not_on_the_rebased_head(tmp_path: Path) -> None:
+    gathered = run(
+        case(versions=REBASED, approvals=[("sec-bob", "2026-11-25T09:00:00.000Z")]), tmp_path
+    )
+    (approval,) = approvals(gathered)
+    assert (approval.user, approval.sha) == ("sec-bob", None)
+    assert gathered.facts.notes == (
+        f"review approvals given before {HEAD[:12]} was pushed to !42, or at an unknown "
+        "time, carry no commit (GitLab keeps approvals over a rebase): fresh rules do not "
+        "count sec-bob",
+    )
+    state, reasons = decide(gathered.facts, "security-review")
+    assert state == "waiting"
+    assert reasons[0].startswith("needs 1 approval from security (sec-bob); has 0")
+
+
+def test_an_approval_of_unknown_time_after_a_rebase_carries_no_commit(tmp_path: Path) -> None:
+    gathered = run(case(versions=REBASED, approvals=[("sec-bob", None)]), tmp_path)
+    assert approvals(gathered)[0].sha is None
+
+
+def test_an_approval_given_after_the_head_was_pushed_is_on_the_head(tmp_path: Path) -> None:
+    gathered = run(
+        case(versions=REBASED, approvals=[("sec-bob", "2026-11-25T12:30:00.000Z")]), tmp_path
+    )
+    assert approvals(gathered)[0].sha == HEAD
+    assert gathered.facts.notes == ()
+    assert decide(gathered.facts, "security-review") == ("done", ())
+
+
+def test_an_mr_that_never_had_another_head_needs_no_approval_time(tmp_path: Path) -> None:
+    gathered = run(case(approvals=[("sec-bob", None)]), tmp_path)
+    assert approvals(gathered)[0].sha == HEAD
+
+
+def test_a_push_after_the_mr_was_read_leaves_approvals_without_a_commit(tmp_path: Path) -> None:
+    # The MR said HEAD; by the time the versions were read, NEWER had been pushed: the
+    # approvals GitLab listed may be those given on NEWER.
+    versions = [(NEWER, "2026-11-26T09:59:00.000Z"), *REBASED]
+    gathered = run(
+        case(versions=versions, approvals=[("sec-bob", "2026-11-26T09:59:30.000Z")]), tmp_path
+    )
+    assert approvals(gathered)[0].sha is None
