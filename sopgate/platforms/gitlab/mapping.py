@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sopgate.facts import Approval, ApprovalState, Check, CheckState
+from sopgate.platforms.gitlab.glfm import commonmark
 from sopgate.platforms.signoff import signoffs_in
 
 #: GitLab job and commit status values (``Ci::HasStatus``) to check states. ``manual`` is a
@@ -182,8 +183,10 @@ class HeadSince:
 def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[Approval]:
     """``/sop approve STEP``, ``/sop reject STEP reason`` and ``/sop emergency STEP reason``
     lines of the MR's notes, in the order GitLab gave them. System notes and sopgate's own
-    note are ignored. A note counts as unedited only when its ``updated_at`` is the same
-    instant as its ``created_at``; a missing or unreadable time means edited."""
+    note are ignored; GitLab's own quote and math blocks hide a line as CommonMark's do
+    (:func:`~sopgate.platforms.gitlab.glfm.commonmark`). A note counts as unedited only
+    when its ``updated_at`` is the same instant as its ``created_at``; a missing or
+    unreadable time means edited."""
     found: list[Approval] = []
     for note in notes:
         body = note.get("body")
@@ -193,7 +196,7 @@ def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[App
         created = timestamp(note.get("created_at"))
         updated = timestamp(note.get("updated_at"))
         found += signoffs_in(
-            body,
+            commonmark(body),
             user=user,
             at=created,
             edited=created is None or updated is None or updated != created,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import responses
 
 from sopgate.evaluate import evaluate
@@ -18,6 +19,7 @@ from sopgate.platforms.gitlab import RetryPolicy, from_env
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
     HEAD,
+    Signoff,
     Situation,
     register,
 )
@@ -115,3 +117,44 @@ def test_a_push_after_the_mr_was_read_leaves_approvals_without_a_commit(tmp_path
         case(versions=versions, approvals=[("sec-bob", "2026-11-26T09:59:30.000Z")]), tmp_path
     )
     assert approvals(gathered)[0].sha is None
+
+
+# -- sign-offs: GitLab Flavored Markdown ---------------------------------------------------
+#
+# "A sign-off is a comment line of its own ... outside code spans, code blocks, quotes and
+# HTML comments". GitLab renders two blocks CommonMark does not know: the multiline quote
+# (>>> ... >>>) and display math ($$ ... $$). Quoting someone's sign-off in them is not
+# giving one.
+
+QUOTED = [
+    ">>>\n/sop approve go-no-go\n>>>",
+    "Rita asked for this:\n\n>>>\nrita wrote:\n\n/sop approve go-no-go\n>>>\n\nnot from me yet",
+    ">>>>\n/sop approve go-no-go\n>>>>",
+    ">>>\nan unclosed quote runs to the end\n/sop approve go-no-go",
+    "$$\n/sop approve go-no-go\n$$",
+]
+
+
+@pytest.mark.parametrize("body", QUOTED)
+def test_a_command_in_a_gitlab_multiline_quote_or_math_block_is_no_sign_off(
+    tmp_path: Path, body: str
+) -> None:
+    gathered = run(case(signoffs=[Signoff("mallory", body, "2026-11-26T08:00:00.000Z")]), tmp_path)
+    assert approvals(gathered) == ()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ">>>\nquoted\n>>>\n/sop reject go-no-go latency",
+        "```\n>>>\n```\n/sop reject go-no-go latency",
+        ">>>\n```\n>>>\n```\nstill quoted\n>>>\n/sop reject go-no-go latency",
+    ],
+)
+def test_a_command_after_a_closed_quote_or_a_fence_in_code_counts(
+    tmp_path: Path, body: str
+) -> None:
+    gathered = run(case(signoffs=[Signoff("rob", body, "2026-11-26T08:00:00.000Z")]), tmp_path)
+    assert [(a.user, a.state, a.step, a.reason) for a in approvals(gathered)] == [
+        ("rob", "rejected", "go-no-go", "latency")
+    ]
