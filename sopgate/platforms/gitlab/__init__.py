@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ class Settings:
     """What the adapter needs to know about the running pipeline; from :func:`from_env`."""
 
     server_url: str
-    token: str
+    token: str = field(repr=False)  # never in a repr, a traceback's or anyone's
     project_id: str
     commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on; sync: MR head
     project_path: str | None = None

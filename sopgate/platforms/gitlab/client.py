@@ -256,6 +256,13 @@ def _origin_text(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+def _shown(url: str) -> str:
+    """``url`` as messages show it: without a ``user:password@`` part."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def path_id(value: str) -> str:
     """A project or group id or full path, encoded for a URL segment."""
     return quote(value, safe="")
@@ -392,7 +399,8 @@ class Api:
             return send()
         except gitlab.exceptions.GitlabError as exc:
             status = exc.response_code
-            detail = one_line(str(exc.error_message))
+            # Redacted before it is cut: a cut could leave a piece of the token behind.
+            detail = one_line(self._redact(str(exc.error_message)))
             if status is None:
                 raise ApiError(
                     self._redact(f"GitLab answered unusably to {where}: {detail}"), status=status
@@ -408,10 +416,13 @@ class Api:
             raise ApiError(self._redact(f"GitLab kept failing {where}: {exc}")) from None
         except requests.RequestException as exc:
             raise ApiError(
-                self._redact(f"cannot reach GitLab at {self.url} ({where}): {type(exc).__name__}")
+                self._redact(
+                    f"cannot reach GitLab at {_shown(self.url)} ({where}): {type(exc).__name__}"
+                )
             ) from None
         except ValueError as exc:  # JSON that does not parse
-            raise ApiError(f"GitLab answered unusably to {where}: {one_line(str(exc))}") from None
+            detail = one_line(self._redact(str(exc)))
+            raise ApiError(f"GitLab answered unusably to {where}: {detail}") from None
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text

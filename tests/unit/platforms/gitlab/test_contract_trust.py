@@ -5,6 +5,7 @@ be talked open or could leak the token, plus the shapes and rules it was checked
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,17 @@ from typing import Any
 import pytest
 import responses
 
+from sopgate.errors import PlatformError
 from sopgate.evaluate import evaluate
 from sopgate.facts import Approval, Facts
 from sopgate.platforms import Gathered
-from sopgate.platforms.gitlab import RetryPolicy, from_env
+from sopgate.platforms.gitlab import RetryPolicy, from_env, settings_from_env
+from sopgate.platforms.gitlab.client import Api
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
+    BASE,
     HEAD,
+    TOKEN,
     Signoff,
     Situation,
     register,
@@ -158,3 +163,45 @@ def test_a_command_after_a_closed_quote_or_a_fence_in_code_counts(
     assert [(a.user, a.state, a.step, a.reason) for a in approvals(gathered)] == [
         ("rob", "rejected", "go-no-go", "latency")
     ]
+
+
+# -- the token never in output -------------------------------------------------------------
+
+
+def fragments(text: str) -> list[str]:
+    """Every 10-character piece of the token found in ``text``."""
+    return [TOKEN[i : i + 10] for i in range(len(TOKEN) - 9) if TOKEN[i : i + 10] in text]
+
+
+@pytest.mark.parametrize("padding", [0, 262, 270, 275])
+def test_an_error_body_that_echoes_the_token_is_redacted_before_it_is_cut(padding: int) -> None:
+    client = Api(url=BASE, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+    with responses.RequestsMock() as rsps:
+        body = {"message": "x" * padding + f"bad token {TOKEN} for you"}
+        rsps.add("GET", f"{BASE}/api/v4/projects/7", json=body, status=400)
+        with pytest.raises(PlatformError) as raised:
+            client.get("/projects/7")
+    assert fragments(str(raised.value)) == []
+    assert str(raised.value).startswith("GitLab answered 400 to GET /projects/7: ")
+
+
+def test_the_settings_never_show_the_token() -> None:
+    settings = settings_from_env(Situation().env())
+    assert fragments(repr(settings)) == []
+    assert fragments(str(settings)) == []
+
+
+def test_credentials_in_the_api_url_are_not_shown_when_gitlab_cannot_be_reached() -> None:
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = Api(
+        url=f"http://ci:s3cret-password@127.0.0.1:{port}",
+        token=TOKEN,
+        policy=RetryPolicy(sleep=lambda _: None, attempts=1),
+    )
+    with pytest.raises(PlatformError) as raised:
+        client.get("/projects/7")
+    assert str(raised.value) == (
+        f"cannot reach GitLab at http://127.0.0.1:{port} (GET /projects/7): ConnectionError"
+    )
