@@ -410,16 +410,20 @@ def _on_head(
 
 
 def _committers_note(settings: Mapping[str, Any] | None, notes: list[str]) -> None:
-    if (
-        settings is not None
-        and settings.get("merge_requests_disable_committers_approval") is not True
-    ):
-        notes.append(
-            "the project lets people who added commits approve the merge request "
-            "(merge_requests_disable_committers_approval is off), and sopgate recognises "
-            'contributors only through their e-mails; turn on "Prevent approvals by users '
-            'who add commits" in Settings > Merge requests'
-        )
+    """A note unless the project is known to keep people who added commits from approving
+    (hidden settings are not known to)."""
+    if settings is None:
+        may, why = "may let", "is unknown: the settings are hidden"
+    elif settings.get("merge_requests_disable_committers_approval") is not True:
+        may, why = "lets", "is off"
+    else:
+        return
+    notes.append(
+        f"the project {may} people who added commits approve the merge request "
+        f"(merge_requests_disable_committers_approval {why}), and sopgate recognises "
+        'contributors only through their e-mails; turn on "Prevent approvals by users '
+        'who add commits" in Settings > Merge requests'
+    )
 
 
 def _parse(text: str | None, sop_path: str) -> Sop | None:

@@ -205,3 +205,52 @@ def test_credentials_in_the_api_url_are_not_shown_when_gitlab_cannot_be_reached(
     assert str(raised.value) == (
         f"cannot reach GitLab at http://127.0.0.1:{port} (GET /projects/7): ConnectionError"
     )
+
+
+# -- where the token goes, and in which header ----------------------------------------------
+
+
+def test_a_gitlab_under_a_path_prefix_gets_every_request_there_with_the_private_token(
+    tmp_path: Path,
+) -> None:
+    prefixed = f"{BASE}/gitlab"
+    situation = case(
+        approvals=[("sec-bob", "2026-11-25T09:00:00.000Z")],
+        signoffs=[Signoff("rita", "/sop approve go-no-go", "2026-11-26T08:00:00.000Z")],
+        jobs=[("deploy-staging", "success", "2026-11-26T07:30:00.000Z")],
+    )
+    env = {**situation.env(url=prefixed), "CI_PROJECT_DIR": str(tmp_path)}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register(rsps, situation, base=prefixed)
+        adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None), clock=lambda: NOW)
+        gathered = adapter.gather(sop_path=str(tmp_path / ".sopgate.yml"))
+        calls = list(rsps.calls)
+    assert [a.user for a in approvals(gathered)] == ["sec-bob", "rita"]
+    # MR, SOP twice, settings, notes, approvals, commits, user, versions, jobs, bridges,
+    # statuses
+    assert len(calls) == 12
+    for call in calls:
+        assert str(call.request.url).startswith(f"{prefixed}/api/v4/")
+        headers = {k.lower(): v for k, v in call.request.headers.items()}
+        assert headers["private-token"] == TOKEN
+        assert "authorization" not in headers
+        assert "job-token" not in headers
+        assert "job-token-not-usable" not in str(call.request.headers)
+        assert TOKEN not in str(call.request.url)
+
+
+# -- merge_requests_disable_committers_approval ------------------------------------------
+
+
+def test_hidden_approval_settings_are_noted_like_committers_approval_off(tmp_path: Path) -> None:
+    # "sopgate also reads the project's 'prevent approvals by users who add commits'
+    # setting ... and notes when it is off": unknown (Free tier, 404) is not on.
+    gathered = run(case(reset_on_push=None), tmp_path)
+    assert gathered.facts.notes == (
+        "GitLab answered 404 to the project's approval settings (a Premium feature): "
+        "approvals are taken as not reset on push",
+        "the project may let people who added commits approve the merge request "
+        "(merge_requests_disable_committers_approval is unknown: the settings are hidden), "
+        "and sopgate recognises contributors only through their e-mails; turn on "
+        '"Prevent approvals by users who add commits" in Settings > Merge requests',
+    )
