@@ -5,10 +5,12 @@ be talked open or could leak the token, plus the shapes and rules it was checked
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -26,6 +28,7 @@ from tests.unit.platforms.gitlab.gitlab_fixtures import (
     TOKEN,
     Signoff,
     Situation,
+    fixture,
     register,
 )
 
@@ -253,4 +256,62 @@ def test_hidden_approval_settings_are_noted_like_committers_approval_off(tmp_pat
         "(merge_requests_disable_committers_approval is unknown: the settings are hidden), "
         "and sopgate recognises contributors only through their e-mails; turn on "
         '"Prevent approvals by users who add commits" in Settings > Merge requests',
+    )
+
+
+# -- the SOP in force ----------------------------------------------------------------------
+
+
+def test_a_sop_in_a_folder_the_target_branch_lacks_is_added_by_the_change(
+    tmp_path: Path,
+) -> None:
+    # "A base SOP that cannot be read is exit 3, unless the base tree is readable and lacks
+    # it". GitLab answers 404 for the tree of a folder that does not exist (since 16.6):
+    # the folder's absence from the readable root proves the SOP's.
+    situation = case(sop_path="deploy/.sopgate.yml", sop_text=None, head_sop=SOP)
+    tree = f"{BASE}/api/v4/projects/7/repository/tree"
+
+    def folder_tree(request: Any) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlsplit(request.url).query)
+        if query.get("path") == ["deploy"]:
+            return 404, {}, json.dumps({"message": "404 invalid revision or path Not Found"})
+        assert query["ref"] == ["main"] and "path" not in query
+        return 200, {}, json.dumps([fixture("tree_item", path="README.md", name="README.md")])
+
+    env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register(rsps, situation)
+        rsps.replace(responses.CallbackResponse("GET", tree, callback=folder_tree))
+        adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None), clock=lambda: NOW)
+        gathered = adapter.gather(sop_path=str(tmp_path / "deploy" / ".sopgate.yml"))
+    assert (gathered.sop_text, gathered.proposed_sop_text) == (SOP, SOP)
+    assert gathered.facts.notes[0] == (
+        "the target branch main has no deploy/.sopgate.yml: !42 adds it"
+    )
+
+
+@pytest.mark.parametrize("root", [404, "has deploy"])
+def test_a_missing_folder_proves_nothing_when_its_parent_is_unreadable_or_has_it(
+    tmp_path: Path, root: int | str
+) -> None:
+    situation = case(sop_path="deploy/.sopgate.yml", sop_text=None, head_sop=SOP)
+
+    def folder_tree(request: Any) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlsplit(request.url).query)
+        if query.get("path") == ["deploy"] or root == 404:
+            return 404, {}, json.dumps({"message": "404 Tree Not Found"})
+        return 200, {}, json.dumps([fixture("tree_item", path="deploy", type="tree")])
+
+    env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register(rsps, situation)
+        tree = f"{BASE}/api/v4/projects/7/repository/tree"
+        rsps.replace(responses.CallbackResponse("GET", tree, callback=folder_tree))
+        adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None), clock=lambda: NOW)
+        with pytest.raises(PlatformError) as raised:
+            adapter.gather(sop_path=str(tmp_path / "deploy" / ".sopgate.yml"))
+    assert raised.value.exit_code == 3
+    assert str(raised.value) == (
+        "GitLab answered 404 to deploy/.sopgate.yml on branch main, and the branch's tree "
+        "could not be read to tell whether it has none: no SOP in force"
     )
