@@ -315,3 +315,57 @@ def test_a_missing_folder_proves_nothing_when_its_parent_is_unreadable_or_has_it
         "GitLab answered 404 to deploy/.sopgate.yml on branch main, and the branch's tree "
         "could not be read to tell whether it has none: no SOP in force"
     )
+
+
+# -- pagination ----------------------------------------------------------------------------
+
+NOTES = f"{BASE}/api/v4/projects/7/merge_requests/42/notes"
+
+
+def keyset_page(link: str | None, ids: list[int]) -> Any:
+    headers = {"Link": f'<{link}>; rel="next"'} if link else {}
+    return {"json": [{"id": i} for i in ids], "headers": headers}
+
+
+def test_keyset_pagination_is_followed_by_its_link() -> None:
+    nxt = f"{NOTES}?cursor=eyJpZCI6IjIifQ&pagination=keyset&per_page=100"
+    client = Api(url=BASE, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, **keyset_page(nxt, [1, 2]))
+        rsps.add("GET", NOTES, **keyset_page(None, [3]))
+        assert [n["id"] for n in client.list("/projects/7/merge_requests/42/notes")] == [1, 2, 3]
+        assert "cursor=eyJpZCI6IjIifQ" in str(rsps.calls[1].request.url)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://gitlab.example.com:8443/api/v4/projects/7/merge_requests/42/notes?cursor=x",
+        "http://gitlab.example.com/api/v4/projects/7/merge_requests/42/notes?cursor=x",
+        "//evil.example.com/api/v4/projects/7/merge_requests/42/notes?cursor=x",
+        "https://gitlab.example.com.evil.example.com/api/v4/notes?cursor=x",
+        "https://gitlab.example.com@evil.example.com/api/v4/notes?cursor=x",
+    ],
+)
+def test_a_keyset_link_to_another_origin_is_refused(link: str) -> None:
+    client = Api(url=BASE, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, **keyset_page(link, [1]))
+        with pytest.raises(PlatformError) as raised:
+            client.list("/projects/7/merge_requests/42/notes")
+        assert len(rsps.calls) == 1
+    assert str(raised.value).startswith(
+        "GitLab sent a next-page link to another host for GET "
+        "/projects/7/merge_requests/42/notes: refused ("
+    )
+
+
+def test_a_keyset_cursor_that_repeats_is_refused() -> None:
+    nxt = f"{NOTES}?cursor=abc&pagination=keyset&per_page=100"
+    client = Api(url=BASE, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", NOTES, **keyset_page(nxt, [1]))
+        rsps.add("GET", NOTES, **keyset_page(nxt, [2]))
+        with pytest.raises(PlatformError, match="repeats an earlier page: refused"):
+            client.list("/projects/7/merge_requests/42/notes")
+        assert len(rsps.calls) == 2
