@@ -107,7 +107,9 @@ class RetryingSession(requests.Session):
     - each request has a deadline (``request_deadline`` seconds) that counts the transfer
       of the body too, and all requests and retry sleeps together have ``budget`` seconds
       from the last :meth:`restart_budget`;
-    - transient answers are retried under a :class:`RetryPolicy`.
+    - transient answers are retried under a :class:`RetryPolicy`;
+    - an answer that carries ``secret`` (the token, echoed back) carries ``[token]``
+      instead, so no fact, report or summary built from it can show the token.
 
     It counts every request it sends (``sent``), for the benchmark and the tests.
     """
@@ -130,6 +132,8 @@ class RetryingSession(requests.Session):
         self.read_timeout = read_timeout
         self.clock = clock
         self.sent = 0
+        #: Bytes no answer may carry on: the token, should GitLab echo it back in its data.
+        self.secret = b""
         self._api_path = urlsplit(base).path.rstrip("/") + "/api/v4"
         self._budget_start = clock()
 
@@ -165,7 +169,9 @@ class RetryingSession(requests.Session):
                     hops += 1
                     attempt -= 1
                     continue
-                read_body(response, deadline)
+                body = read_body(response, deadline)
+                if self.secret and self.secret in body:
+                    response._content = body.replace(self.secret, b"[token]")
             except (requests.ConnectionError, requests.Timeout, HTTPError) as exc:
                 if deadline.remaining() < 0.05:
                     raise PlatformError(
@@ -303,6 +309,7 @@ class Api:
             request_deadline=request_deadline,
             read_timeout=timeout,
         )
+        self.session.secret = token.encode("utf-8", "replace")
         self._gl = gitlab.Gitlab(
             url=url,
             private_token=token,

@@ -369,3 +369,21 @@ def test_a_keyset_cursor_that_repeats_is_refused() -> None:
         with pytest.raises(PlatformError, match="repeats an earlier page: refused"):
             client.list("/projects/7/merge_requests/42/notes")
         assert len(rsps.calls) == 2
+
+
+def test_a_token_that_gitlab_echoes_in_its_data_reaches_no_fact(tmp_path: Path) -> None:
+    # A hostile or broken API that puts the token it was sent into what it answers (a note,
+    # a job name, a status URL) must not get it into the facts, the report or the summary.
+    gathered = run(
+        case(
+            signoffs=[
+                Signoff("rob", f"/sop reject go-no-go saw {TOKEN}", "2026-11-26T08:00:00.000Z")
+            ],
+            jobs=[(f"deploy-{TOKEN}", "success", "2026-11-26T07:30:00.000Z")],
+        ),
+        tmp_path,
+    )
+    dumped = gathered.facts.model_dump_json()
+    assert "go-no-go" in dumped and "deploy-" in dumped
+    assert fragments(dumped) == []
+    assert approvals(gathered)[0].reason == "saw [token]"
