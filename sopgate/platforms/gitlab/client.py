@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    unquote,
+    urlencode,
+    urljoin,
+    urlsplit,
+    urlunsplit,
+)
 
 import requests
 from urllib3.exceptions import HTTPError
@@ -416,9 +424,11 @@ class Api:
                 self._redact(f"GitLab answered {status} to {where}: {detail}"), status=status
             ) from None
         except Refused as exc:
-            raise ApiError(
-                self._redact(str(exc)), status=exc.status, location=exc.location
-            ) from None
+            location = exc.location
+            if location and self._token and self._token in unquote(location):
+                # Fetching it without the token would still hand the token to that host.
+                location = None
+            raise ApiError(self._redact(str(exc)), status=exc.status, location=location) from None
         except GaveUp as exc:
             raise ApiError(self._redact(f"GitLab kept failing {where}: {exc}")) from None
         except requests.RequestException as exc:

@@ -20,7 +20,7 @@ from sopgate.evaluate import evaluate
 from sopgate.facts import Approval, Facts
 from sopgate.platforms import Gathered
 from sopgate.platforms.gitlab import RetryPolicy, from_env, settings_from_env
-from sopgate.platforms.gitlab.client import Api
+from sopgate.platforms.gitlab.client import Api, ApiError
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
     BASE,
@@ -387,3 +387,28 @@ def test_a_token_that_gitlab_echoes_in_its_data_reaches_no_fact(tmp_path: Path) 
     assert "go-no-go" in dumped and "deploy-" in dumped
     assert fragments(dumped) == []
     assert approvals(gathered)[0].reason == "saw [token]"
+
+
+def test_a_download_redirect_that_carries_the_token_is_not_followed() -> None:
+    # GitLab may redirect an artifact download to object storage, which sopgate fetches
+    # without the token; a Location that holds the token would hand it to that host.
+    client = Api(url=BASE, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+    path = "/projects/7/jobs/5/artifacts/sopgate-report/sopgate-report.json"
+    with responses.RequestsMock() as rsps:
+        where = f"https://storage.example.com/a?X-Token={TOKEN}"
+        rsps.add("GET", f"{BASE}/api/v4{path}", status=302, headers={"Location": where})
+        with pytest.raises(ApiError) as raised:
+            client.get_file(path)
+    assert raised.value.location is None
+    assert fragments(str(raised.value)) == []
+
+
+def test_a_download_redirect_elsewhere_is_named_for_a_fetch_without_the_token() -> None:
+    client = Api(url=BASE, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+    path = "/projects/7/jobs/5/artifacts/sopgate-report/sopgate-report.json"
+    with responses.RequestsMock() as rsps:
+        where = "https://storage.example.com/a?X-Amz-Signature=abc"
+        rsps.add("GET", f"{BASE}/api/v4{path}", status=302, headers={"Location": where})
+        with pytest.raises(ApiError) as raised:
+            client.get_file(path)
+    assert raised.value.location == where
