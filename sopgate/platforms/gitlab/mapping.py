@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -154,7 +154,7 @@ class HeadSince:
     approval is on ``head`` only when ``head`` is the newest version and the approval came
     after it was pushed, or when the MR never had another head (any time will do then)."""
 
-    def __init__(self, versions: list[Mapping[str, Any]] | None, head: str | None) -> None:
+    def __init__(self, versions: Sequence[Mapping[str, Any]] | None, head: str | None) -> None:
         self.head = head
         self.since: datetime | None = None
         self.only_head = False

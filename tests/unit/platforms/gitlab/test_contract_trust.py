@@ -19,7 +19,7 @@ from sopgate.errors import PlatformError
 from sopgate.evaluate import evaluate
 from sopgate.facts import Approval, Facts
 from sopgate.platforms import Gathered
-from sopgate.platforms.gitlab import RetryPolicy, from_env, settings_from_env
+from sopgate.platforms.gitlab import RetryPolicy, from_env, mapping, settings_from_env
 from sopgate.platforms.gitlab.client import Api, ApiError
 from sopgate.sop.load import parse_sop
 from tests.unit.platforms.gitlab.gitlab_fixtures import (
@@ -412,3 +412,43 @@ def test_a_download_redirect_elsewhere_is_named_for_a_fetch_without_the_token() 
         with pytest.raises(ApiError) as raised:
             client.get_file(path)
     assert raised.value.location == where
+
+
+def version(head: str, at: str | None) -> dict[str, Any]:
+    return fixture("mr_version", head_commit_sha=head, created_at=at)
+
+
+AFTER = datetime(2026, 11, 25, 13, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("versions", "head", "at", "sha"),
+    [
+        (
+            [version(HEAD, "2026-11-25T12:00:00Z"), version(OLD, "2026-11-24T08:00:00Z")],
+            HEAD,
+            AFTER,
+            HEAD,
+        ),
+        (
+            [version(HEAD, "2026-11-25T13:00:00Z"), version(OLD, "2026-11-24T08:00:00Z")],
+            HEAD,
+            AFTER,
+            None,
+        ),
+        ([version(HEAD, "2026-11-25T12:00:00Z"), version(OLD, None)], HEAD, AFTER, None),
+        (
+            [version(HEAD, "2026-11-25T12:00:00Z"), version(HEAD, "2026-11-24T08:00:00Z")],
+            HEAD,
+            None,
+            HEAD,
+        ),
+        ([version(HEAD, "2026-11-25T12:00:00Z")], "not-a-commit", AFTER, None),
+        ([], HEAD, AFTER, None),
+        (None, HEAD, AFTER, None),
+    ],
+)
+def test_head_since_puts_an_approval_on_the_head_only_when_the_versions_prove_it(
+    versions: list[dict[str, Any]] | None, head: str, at: datetime | None, sha: str | None
+) -> None:
+    assert mapping.HeadSince(versions, head).sha(at) == sha
