@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ class Settings:
     """What the adapter needs to know about the running pipeline; from :func:`from_env`."""
 
     server_url: str
-    token: str
+    token: str = field(repr=False)  # never in a repr, a traceback's or anyone's
     project_id: str
     commit: str  # CI_COMMIT_SHA: what the pipeline checked out and runs on; sync: MR head
     project_path: str | None = None
@@ -184,8 +184,9 @@ class GitLabAdapter:
         ``CI_MERGE_REQUEST_IID``, or the ones containing the commit on branch pipelines),
         the ref (branch pipelines) or the project (its default branch, when no MR holds
         the commit), the SOP at two refs (in force, and the change's own) plus the target
-        tree when the SOP in force is missing, the MR's approvals, notes (sign-offs),
-        commits and diff versions (``change.pushed_at``), the project's approval settings,
+        tree (and its folders') when the SOP in force is missing, the MR's approvals,
+        notes (sign-offs), commits and diff versions (``change.pushed_at``, and whether a
+        review approval came after the head was pushed), the project's approval settings,
         the pipeline's jobs and bridges, the commit's statuses, the repository tree (only
         when a step needs evidence), one member listing per group the SOPs name and, per
         environment of a step with a ``source: deployment`` rule, the first page of its

@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    unquote,
+    urlencode,
+    urljoin,
+    urlsplit,
+    urlunsplit,
+)
 
 import requests
 from urllib3.exceptions import HTTPError
@@ -107,7 +115,9 @@ class RetryingSession(requests.Session):
     - each request has a deadline (``request_deadline`` seconds) that counts the transfer
       of the body too, and all requests and retry sleeps together have ``budget`` seconds
       from the last :meth:`restart_budget`;
-    - transient answers are retried under a :class:`RetryPolicy`.
+    - transient answers are retried under a :class:`RetryPolicy`;
+    - an answer that carries ``secret`` (the token, echoed back) carries ``[token]``
+      instead, so no fact, report or summary built from it can show the token.
 
     It counts every request it sends (``sent``), for the benchmark and the tests.
     """
@@ -130,6 +140,8 @@ class RetryingSession(requests.Session):
         self.read_timeout = read_timeout
         self.clock = clock
         self.sent = 0
+        #: Bytes no answer may carry on: the token, should GitLab echo it back in its data.
+        self.secret = b""
         self._api_path = urlsplit(base).path.rstrip("/") + "/api/v4"
         self._budget_start = clock()
 
@@ -165,7 +177,9 @@ class RetryingSession(requests.Session):
                     hops += 1
                     attempt -= 1
                     continue
-                read_body(response, deadline)
+                body = read_body(response, deadline)
+                if self.secret and self.secret in body:
+                    response._content = body.replace(self.secret, b"[token]")
             except (requests.ConnectionError, requests.Timeout, HTTPError) as exc:
                 if deadline.remaining() < 0.05:
                     raise PlatformError(
@@ -256,6 +270,13 @@ def _origin_text(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+def _shown(url: str) -> str:
+    """``url`` as messages show it: without a ``user:password@`` part."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def path_id(value: str) -> str:
     """A project or group id or full path, encoded for a URL segment."""
     return quote(value, safe="")
@@ -296,6 +317,7 @@ class Api:
             request_deadline=request_deadline,
             read_timeout=timeout,
         )
+        self.session.secret = token.encode("utf-8", "replace")
         self._gl = gitlab.Gitlab(
             url=url,
             private_token=token,
@@ -392,7 +414,8 @@ class Api:
             return send()
         except gitlab.exceptions.GitlabError as exc:
             status = exc.response_code
-            detail = one_line(str(exc.error_message))
+            # Redacted before it is cut: a cut could leave a piece of the token behind.
+            detail = one_line(self._redact(str(exc.error_message)))
             if status is None:
                 raise ApiError(
                     self._redact(f"GitLab answered unusably to {where}: {detail}"), status=status
@@ -401,17 +424,22 @@ class Api:
                 self._redact(f"GitLab answered {status} to {where}: {detail}"), status=status
             ) from None
         except Refused as exc:
-            raise ApiError(
-                self._redact(str(exc)), status=exc.status, location=exc.location
-            ) from None
+            location = exc.location
+            if location and self._token and self._token in unquote(location):
+                # Fetching it without the token would still hand the token to that host.
+                location = None
+            raise ApiError(self._redact(str(exc)), status=exc.status, location=location) from None
         except GaveUp as exc:
             raise ApiError(self._redact(f"GitLab kept failing {where}: {exc}")) from None
         except requests.RequestException as exc:
             raise ApiError(
-                self._redact(f"cannot reach GitLab at {self.url} ({where}): {type(exc).__name__}")
+                self._redact(
+                    f"cannot reach GitLab at {_shown(self.url)} ({where}): {type(exc).__name__}"
+                )
             ) from None
         except ValueError as exc:  # JSON that does not parse
-            raise ApiError(f"GitLab answered unusably to {where}: {one_line(str(exc))}") from None
+            detail = one_line(self._redact(str(exc)))
+            raise ApiError(f"GitLab answered unusably to {where}: {detail}") from None
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text

@@ -89,24 +89,33 @@ class Contributors:
         name = mapping.username(users[0])
         return (name, "") if name else (None, "a user without a username")
 
-    def pushed_at(self, iid: int, head: str, notes: list[str]) -> datetime | None:
-        """When ``head`` was pushed to the MR: the ``created_at`` of the newest diff
-        version whose ``head_commit_sha`` is ``head`` (``/merge_requests/:iid/versions``);
-        None (unknown) when there is none or GitLab will not list them."""
-        versions = visible(
+    def versions(self, iid: int, head: str, notes: list[str]) -> list[Mapping[str, Any]] | None:
+        """The MR's diff versions (``/merge_requests/:iid/versions``, newest first): one per
+        push to its source branch; None (unknown) when GitLab will not list them."""
+        listing = visible(
             notes,
             f"the diff versions of !{iid}",
             f"when {head[:12]} was pushed is unknown, so fresh sign-offs count nobody",
             self.api.list,
             f"{self.project}/merge_requests/{iid}/versions",
         )
+        if listing is None:
+            return None
+        return [version for version in listing if isinstance(version, Mapping)]
+
+    @staticmethod
+    def pushed_at(
+        versions: list[Mapping[str, Any]] | None, iid: int, head: str, notes: list[str]
+    ) -> datetime | None:
+        """When ``head`` was pushed to the MR: the ``created_at`` of the newest diff
+        version (:meth:`versions`) whose ``head_commit_sha`` is ``head``; None (unknown)
+        when there is none or GitLab would not list them."""
         if versions is None:
             return None
         times = [
             at
             for version in versions
-            if isinstance(version, Mapping)
-            and version.get("head_commit_sha") == head
+            if version.get("head_commit_sha") == head
             and (at := mapping.timestamp(version.get("created_at"))) is not None
         ]
         if not times:

@@ -76,13 +76,15 @@ class Gatherer:
         change: Change | None = None
         commits: tuple[Commit, ...] | None = None
         if mr is not None:
-            approvals = self._approvals(mr, settings, notes)
+            review, signoffs = self._approvals(mr, notes)
             commits = self.contributors.commits(mr.iid, notes)
+            versions = self.contributors.versions(mr.iid, commit, notes)
+            approvals = _on_head(review, mr, settings, versions, notes) + signoffs
             change = Change(
                 id=mr.iid,
                 author=mr.author,
                 url=mr.url,
-                pushed_at=self.contributors.pushed_at(mr.iid, commit, notes),
+                pushed_at=self.contributors.pushed_at(versions, mr.iid, commit, notes),
             )
             _committers_note(settings, notes)
         else:
@@ -188,14 +190,12 @@ class Gatherer:
             return path.as_posix().removeprefix("./")
 
     def _approvals(
-        self, mr: MergeRequest, settings: Mapping[str, Any] | None, notes: list[str]
-    ) -> list[Approval]:
+        self, mr: MergeRequest, notes: list[str]
+    ) -> tuple[list[Approval], list[Approval]]:
+        """The MR's review approvals (on no commit yet: see :func:`_on_head`) and its
+        sign-offs."""
         base = f"{self.project}/merge_requests/{mr.iid}"
-        # The MR (and its head) was read before the approvals: a push in between resets
-        # approvals after we saw the old head, so no approval is credited to a newer head.
-        reset = settings is not None and settings.get("reset_approvals_on_push") is True
         mr_notes = self.api.list(f"{base}/notes", sort="asc", order_by="created_at")
-        approvals: list[Approval] = []
         answer = visible(
             notes,
             f"the approvals of !{mr.iid} (not available on this tier, or the token lacks access)",
@@ -203,19 +203,12 @@ class Gatherer:
             self.api.get,
             f"{base}/approvals",
         )
-        if answer is not None:
-            sha = mr.sha if reset else None
-            approvals = mapping.review_approvals(
-                answer, sha=sha, times=mapping.approval_times(mr_notes)
-            )
-            if approvals and sha is None:
-                notes.append(
-                    "review approvals carry no commit: the project does not remove "
-                    "approvals when commits are added (reset_approvals_on_push), so "
-                    "an approval may predate the last push; fresh rules do not "
-                    "count them"
-                )
-        return approvals + mapping.signoffs(mr_notes, url=mr.url)
+        review = (
+            []
+            if answer is None
+            else mapping.review_approvals(answer, sha=None, times=mapping.approval_times(mr_notes))
+        )
+        return review, mapping.signoffs(mr_notes, url=mr.url)
 
     def _approval_settings(self, notes: list[str]) -> dict[str, Any] | None:
         """The project's approval settings (``/projects/:id/approvals``, Premium); None
@@ -381,17 +374,56 @@ def _holder(found: list[dict[str, Any]], commit: str) -> Holder | None:
     )
 
 
-def _committers_note(settings: Mapping[str, Any] | None, notes: list[str]) -> None:
-    if (
-        settings is not None
-        and settings.get("merge_requests_disable_committers_approval") is not True
-    ):
+def _on_head(
+    review: list[Approval],
+    mr: MergeRequest,
+    settings: Mapping[str, Any] | None,
+    versions: list[Mapping[str, Any]] | None,
+    notes: list[str],
+) -> list[Approval]:
+    """``review`` with the MR head as their commit where that is known: the project removes
+    approvals on push (``reset_approvals_on_push``) and the diff versions show the approval
+    came after the head was pushed (GitLab keeps approvals over a rebase from the UI). The
+    MR (and its head) was read before the approvals and the versions: a push in between
+    shows as a newer version, and then no approval is put on the head."""
+    if not review:
+        return review
+    if settings is None or settings.get("reset_approvals_on_push") is not True:
         notes.append(
-            "the project lets people who added commits approve the merge request "
-            "(merge_requests_disable_committers_approval is off), and sopgate recognises "
-            'contributors only through their e-mails; turn on "Prevent approvals by users '
-            'who add commits" in Settings > Merge requests'
+            "review approvals carry no commit: the project does not remove "
+            "approvals when commits are added (reset_approvals_on_push), so "
+            "an approval may predate the last push; fresh rules do not "
+            "count them"
         )
+        return review
+    head = mapping.HeadSince(versions, mr.sha)
+    placed = [approval.model_copy(update={"sha": head.sha(approval.at)}) for approval in review]
+    unplaced = [approval.user for approval in placed if approval.sha is None]
+    if unplaced:
+        shown = f"{mr.sha[:12]} was pushed" if mr.sha else "the head was pushed"
+        notes.append(
+            f"review approvals given before {shown} to !{mr.iid}, or at an unknown time, "
+            "carry no commit (GitLab keeps approvals over a rebase): fresh rules do not "
+            f"count {', '.join(unplaced)}"
+        )
+    return placed
+
+
+def _committers_note(settings: Mapping[str, Any] | None, notes: list[str]) -> None:
+    """A note unless the project is known to keep people who added commits from approving
+    (hidden settings are not known to)."""
+    if settings is None:
+        may, why = "may let", "is unknown: the settings are hidden"
+    elif settings.get("merge_requests_disable_committers_approval") is not True:
+        may, why = "lets", "is off"
+    else:
+        return
+    notes.append(
+        f"the project {may} people who added commits approve the merge request "
+        f"(merge_requests_disable_committers_approval {why}), and sopgate recognises "
+        'contributors only through their e-mails; turn on "Prevent approvals by users '
+        'who add commits" in Settings > Merge requests'
+    )
 
 
 def _parse(text: str | None, sop_path: str) -> Sop | None:

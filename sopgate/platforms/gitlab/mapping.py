@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sopgate.facts import Approval, ApprovalState, Check, CheckState
+from sopgate.platforms.gitlab.glfm import commonmark
 from sopgate.platforms.signoff import signoffs_in
 
 #: GitLab job and commit status values (``Ci::HasStatus``) to check states. ``manual`` is a
@@ -146,11 +147,46 @@ def review_approvals(
     return approvals
 
 
+class HeadSince:
+    """What the MR's diff versions (one per push, ``/merge_requests/:iid/versions``) tell
+    about an approval of a project that removes approvals on push: GitLab still keeps them
+    over a rebase from the UI (the Rebase button, ``/rebase``), which changes the head. An
+    approval is on ``head`` only when ``head`` is the newest version and the approval came
+    after it was pushed, or when the MR never had another head (any time will do then)."""
+
+    def __init__(self, versions: Sequence[Mapping[str, Any]] | None, head: str | None) -> None:
+        self.head = head
+        self.since: datetime | None = None
+        self.only_head = False
+        dated = [
+            (at, version.get("head_commit_sha"))
+            for version in versions or ()
+            if (at := timestamp(version.get("created_at"))) is not None
+        ]
+        if head is None or not SHA.match(head) or not dated or len(dated) != len(versions or ()):
+            return  # unknown (a version without a time, too): no approval is on the head
+        newest_at, newest_head = max(dated, key=lambda pair: pair[0])
+        if newest_head != head:
+            return  # pushed again since the MR was read
+        self.since = newest_at
+        self.only_head = all(sha == head for _, sha in dated)
+
+    def sha(self, at: datetime | None) -> str | None:
+        """``head`` when an approval given at ``at`` (None: unknown) is on it, else None."""
+        if self.since is None:
+            return None
+        if self.only_head or (at is not None and at > self.since):
+            return self.head
+        return None
+
+
 def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[Approval]:
     """``/sop approve STEP``, ``/sop reject STEP reason`` and ``/sop emergency STEP reason``
     lines of the MR's notes, in the order GitLab gave them. System notes and sopgate's own
-    note are ignored. A note counts as unedited only when its ``updated_at`` is the same
-    instant as its ``created_at``; a missing or unreadable time means edited."""
+    note are ignored; GitLab's own quote and math blocks hide a line as CommonMark's do
+    (:func:`~sopgate.platforms.gitlab.glfm.commonmark`). A note counts as unedited only
+    when its ``updated_at`` is the same instant as its ``created_at``; a missing or
+    unreadable time means edited."""
     found: list[Approval] = []
     for note in notes:
         body = note.get("body")
@@ -160,7 +196,7 @@ def signoffs(notes: Iterable[Mapping[str, Any]], *, url: str | None) -> list[App
         created = timestamp(note.get("created_at"))
         updated = timestamp(note.get("updated_at"))
         found += signoffs_in(
-            body,
+            commonmark(body),
             user=user,
             at=created,
             edited=created is None or updated is None or updated != created,

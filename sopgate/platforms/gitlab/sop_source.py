@@ -184,10 +184,13 @@ class SopSource:
                 raise
             return None
 
-    def _tree_lacks(self, branch: str) -> bool:
-        """True when the tree of ``branch`` could be read and has no file at the SOP's
-        path; False when it could not be read (GitLab answered 404 or 403)."""
-        folder = posixpath.dirname(self.path)
+    def _tree_lacks(self, branch: str, path: str | None = None) -> bool:
+        """True when the tree of ``branch`` could be read and has no file at ``path`` (the
+        SOP's); False when it could not be read (GitLab answered 404 or 403). GitLab answers
+        404 for a folder that does not exist too: then the folder's absence from its own
+        readable folder proves the file's."""
+        path = self.path if path is None else path
+        folder = posixpath.dirname(path)
         # ``path`` is both the listing's query parameter and Api.list's own argument.
         listing = f"{self.project}/repository/tree"
         if folder:
@@ -197,5 +200,5 @@ class SopSource:
         except ApiError as exc:
             if exc.status not in (403, 404):
                 raise
-            return False
-        return not any(item.get("path") == self.path for item in tree)
+            return exc.status == 404 and bool(folder) and self._tree_lacks(branch, folder)
+        return not any(item.get("path") == path for item in tree)
