@@ -12,7 +12,9 @@ conversions, and none of pydantic's Python layer.
 
 A class built here has the part of the ``BaseModel`` interface sopgate uses: keyword
 construction (validated), ``model_validate``, ``model_validate_json``, ``model_dump``,
-``model_copy``, ``model_fields_set``, frozen attributes, equality, hashing and ``repr``.
+``model_dump_json``, ``model_copy``, ``model_fields_set``, frozen attributes, equality,
+hashing and ``repr``. Anything else of ``BaseModel`` that mypy would let through fails with
+an AttributeError, never silently.
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ class Frozen:
             type(self)._serializer().to_python(self, mode=mode, exclude_none=exclude_none)
         )
         return dumped
+
+    def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False) -> str:
+        return (
+            type(self)
+            ._serializer()
+            .to_json(self, indent=indent, exclude_none=exclude_none)
+            .decode("utf-8")
+        )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Any:
         """A shallow copy with ``update`` applied, not validated (as pydantic's)."""

@@ -152,3 +152,5 @@ def test_a_facts_digest_is_the_same_both_ways() -> None:
     theirs = facts_spec.Facts.model_validate(EXAMPLE_FACTS)
     assert ours.to_data() == theirs.to_data()
     assert ours.digest() == theirs.digest()
+    assert ours.model_dump_json() == theirs.model_dump_json()
+    assert ours.model_dump_json(indent=2) == theirs.model_dump_json(indent=2)
