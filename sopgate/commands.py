@@ -289,14 +289,14 @@ def _settled(evaluation: Evaluation) -> bool:
 
 
 def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> None:
-    """Print what the adapter posted. Workflow commands (``::error ...``) go to stdout, where
-    the runner reads them, unless stdout carries a machine format."""
+    """Print what the adapter posted. sopgate's own workflow commands (``::error ...``) go to
+    stdout, or to stderr when stdout carries a machine format: the runner reads both."""
     if source.adapter is None:
         return
     machine_output = options.fmt in ("json", "junit")
     for line in source.adapter.publish(evaluation, dry_run=options.dry_run):
-        if line.startswith("::") and not machine_output:
-            annotation(line)
+        if line.startswith("::"):
+            annotation(line, err=machine_output)
         else:
             say(line, err=True)
 

@@ -1,0 +1,200 @@
+"""A black-box audit of the CLI against DESIGN.md ("CLI", "Architecture", "The summary", "How a
+pipeline runs sopgate", "Precise readings"): every test drives ``sopgate.cli.main`` (or a
+subprocess) the way a user or a pipeline does, and reads only what comes out."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sopgate.cli import main
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "examples"
+SOP = str(EXAMPLES / ".sopgate.yml")
+FACTS = EXAMPLES / "facts"
+GITHUB_FIXTURES = ROOT / "tests" / "unit" / "platforms" / "github" / "fixtures"
+HEAD = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+sys.path.insert(0, str(ROOT / "tests" / "stubs"))
+from github_stub import GitHubState, GitHubStub  # type: ignore[import-not-found]  # noqa: E402
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+# -- a pipeline on GitHub, against the local stub -------------------------------------------
+
+
+@pytest.fixture
+def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubState]:
+    """A GitHub Actions job of pull request #42 whose API is the stub on 127.0.0.1."""
+    sop = (GITHUB_FIXTURES / "sopgate.yml").read_text()
+    (tmp_path / ".sopgate.yml").write_text(sop)
+    monkeypatch.chdir(tmp_path)
+
+    def load(name: str) -> Any:
+        return json.loads((GITHUB_FIXTURES / name).read_text())
+
+    state = GitHubState(
+        files={".sopgate.yml": sop, "docs/model-card.md": "card"},
+        teams={"acme/sre": ["alice", "bob"]},
+        reviews=load("reviews-page1.json"),
+        comments=load("comments.json")[:2],
+        check_runs=load("check-runs.json")["check_runs"],
+    )
+    with GitHubStub(state) as stub:
+        for name, value in {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": f"{stub.url}/api/v3",
+            "GITHUB_REPOSITORY": state.repository,
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(GITHUB_FIXTURES / "event-pull_request.json"),
+            "GITHUB_SHA": HEAD,
+            "GITHUB_TOKEN": "stub-token",
+            "GITHUB_WORKSPACE": str(tmp_path),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
+        }.items():
+            monkeypatch.setenv(name, value)
+        for name in ("GITLAB_CI", "CI_JOB_NAME", "GITHUB_JOB", "SOPGATE_SOP"):
+            monkeypatch.delenv(name, raising=False)
+        yield state
+
+
+def writes(state: GitHubState) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in state.requests if r.method != "GET"]
+
+
+def test_github_check_publishes_summary_outputs_annotation_status_and_comment(
+    github: GitHubState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "check", "staging")
+    line = line_of(Path(".sopgate.yml").read_text(), "- id: staging")
+    assert code == 1
+    assert re.search(rf"^::error file=\.sopgate\.yml,line={line},[^\n]*::staging is ", out, re.M)
+    summary = Path("summary.md").read_text()
+    assert summary.index("gate **closed**") < summary.index("### Next actions")
+    assert summary.index("### Next actions") < summary.index("```mermaid")
+    assert summary.index("```mermaid") < summary.index("| Step | Owner |")
+    outputs = Path("output.txt").read_text().splitlines()
+    assert {"decision=closed", "step=staging", "state=blocked"} <= set(outputs)
+    assert [s["context"] for s in github.statuses] == ["sopgate/staging"]
+    assert ("POST", "/repos/acme/fraud-model/issues/42/comments") in writes(github)
+    assert "stub-token" not in out + err + summary
+
+
+def test_github_dry_run_writes_nothing_anywhere_and_says_what_it_would_post(
+    github: GitHubState, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "check", "staging", "--dry-run", "--report-dir", "record")
+    assert code == 1
+    assert writes(github) == []
+    assert sorted(os.listdir(tmp_path)) == [".sopgate.yml"]  # no summary, outputs or record
+    assert not re.search(r"^\s*::", out + err, re.M)  # no annotation either
+    assert "dry run: would append the summary" in err
+    assert "dry run: would write decision=closed step=staging state=blocked" in err
+    assert "dry run: would create or update the sopgate comment on #42" in err
+    assert "dry run: would write sopgate-report.json" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit"])
+def test_github_machine_formats_keep_stdout_clean_and_the_annotations_working(
+    github: GitHubState, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """stdout carries the JSON (or XML) alone; the ``::error`` annotation still reaches the
+    runner, which reads workflow commands on stderr too, instead of being defused."""
+    code, out, err = run(capsys, "check", "staging", "--format", fmt)
+    line = line_of(Path(".sopgate.yml").read_text(), "- id: staging")
+    assert code == 1
+    if fmt == "json":
+        assert json.loads(out)["decision"] == "closed"
+    else:
+        assert ET.fromstring(out).tag == "testsuite"
+    assert re.search(rf"^::error file=\.sopgate\.yml,line={line},", err, re.M), err
+    assert ": :error" not in err
+
+
+# -- what reaches a CI log is inert ------------------------------------------------------------
+
+EVIL_SOP = """\
+sopgate: 1
+name: "Evil\\n::add-mask::x \\e[31mred ##[error]boom"
+roles:
+  sec: {users: [bob]}
+steps:
+  - id: build
+    name: "Build\\n::warning::w \\e[2J ##[group]g"
+    owner: sec
+    approvals: [{role: sec}]
+    checks: ["ci\\n::set-output name=x::y"]
+  - id: deploy
+    owner: sec
+"""
+
+EVIL_FACTS = f"""\
+facts: 1
+platform: local
+commit: {HEAD}
+observed_at: 2026-11-26T10:00:00Z
+approvals:
+  - {{user: bob, source: signoff, step: build, state: rejected, at: 2026-11-26T08:00:00Z,
+      reason: "no\\n::add-mask::secret \\e[31m \\x9b2J ##[warning]x\\r::error::y"}}
+checks:
+  - {{name: "ci\\n::set-output name=x::y", app: ci, state: failure, at: 2026-11-26T08:00:00Z}}
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "build"],
+        ["check", "build", "--format", "markdown"],
+        ["check", "build", "--format", "json"],
+        ["check", "build", "--format", "junit"],
+        ["status"],
+        ["status", "--format", "junit"],
+        ["diagram"],
+        ["diagram", "--format", "dot"],
+        ["plan"],
+    ],
+)
+def test_nothing_printed_can_start_a_workflow_command_or_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    sop = write(tmp_path / "sop.yml", EVIL_SOP)
+    facts = write(tmp_path / "facts.yml", EVIL_FACTS)
+    extra = ["--facts", str(facts)] if args[0] in ("check", "status", "diagram") else []
+    code, out, err = run(capsys, *args, "--sop", str(sop), *extra)
+    assert code == (1 if args[0] == "check" else 0)
+    for text in (out, err):
+        assert not re.search("[\r\x1b\x9b]", text)
+        assert "##[" not in text
+        for line in text.split("\n"):
+            assert not line.lstrip().startswith("::"), line
+    if "junit" in args:  # the XML still says what the person wrote
+        failure = ET.fromstring(out).find("testcase/failure")
+        assert failure is not None and "::add-mask::secret" in (failure.text or "")
+        assert "##[warning]x" in (failure.text or "")
