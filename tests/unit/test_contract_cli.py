@@ -198,3 +198,52 @@ def test_nothing_printed_can_start_a_workflow_command_or_drive_the_terminal(
         failure = ET.fromstring(out).find("testcase/failure")
         assert failure is not None and "::add-mask::secret" in (failure.text or "")
         assert "##[warning]x" in (failure.text or "")
+
+
+# -- the summary -------------------------------------------------------------------------------
+
+
+def wide_sop(tmp_path: Path, steps: int) -> tuple[Path, Path]:
+    """``steps`` parallel steps, each waiting for a check with a long name."""
+    lines = ["sopgate: 1", "name: Wide release", "roles:", "  ops: {users: [olga]}", "steps:"]
+    for i in range(steps):
+        lines += [f"  - id: s-{i:03d}", "    owner: ops", "    needs: []"]
+        lines += [f"    checks: [{'verify-' * 20}{i}]"]
+    sop = write(tmp_path / "sop.yml", "\n".join(lines) + "\n")
+    facts = write(
+        tmp_path / "facts.yml",
+        f"facts: 1\nplatform: local\ncommit: {HEAD}\nobserved_at: 2026-11-26T10:00:00Z\n",
+    )
+    return sop, facts
+
+
+def test_summary_never_exceeds_60000_characters_even_when_the_next_actions_alone_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sop, facts = wide_sop(tmp_path, 400)
+    args = ["--sop", str(sop), "--facts", str(facts), "--format", "markdown"]
+    code, out, _err = run(capsys, "check", "s-399", *args)
+    assert code == 1
+    assert len(out) <= 60_000
+    head = out[: out.index("### Next actions")]
+    assert "### ⛔ **s-399**: gate **closed**" in head
+    assert "- check verify-" in head  # the decision and its reasons, whole
+    actions = out[out.index("### Next actions") :]
+    assert "- ▶ **s-399** · owner ops: check verify-" in actions  # the step asked about first
+    more = re.search(r"… and (\d+) more next actions: run `sopgate status`", actions)
+    assert more is not None
+    shown = len(re.findall(r"^- (?:▶ )?\*\*s-\d+\*\* · owner ops", actions, re.M))
+    assert shown + int(more.group(1)) == 400
+    code, out, _err = run(capsys, "status", *args)
+    assert code == 0 and len(out) <= 60_000 and "### Sequence status: 400 waiting" in out
+
+
+def test_summary_keeps_every_next_action_when_they_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sop, facts = wide_sop(tmp_path, 150)
+    args = ["--sop", str(sop), "--facts", str(facts), "--format", "markdown"]
+    _code, out, _err = run(capsys, "check", "s-000", *args)
+    assert len(out) <= 60_000
+    assert len(re.findall(r"^- (?:▶ )?\*\*s-\d+\*\* · owner ops", out, re.M)) == 150
+    assert "more next actions" not in out
