@@ -270,9 +270,9 @@ def check(
             sleep(min(options.interval, remaining))
             evaluation = _evaluate(source, evaluation.target, infer=False)
     _show(evaluation, options.fmt)
-    _publish(source, evaluation, options)
-    if options.report_dir:
+    if options.report_dir:  # first: a record that cannot be written posts no verdict
         _write_report(evaluation, options, key)
+    _publish(source, evaluation, options)
     if options.wait and not _settled(evaluation):
         result = evaluation.by_key[evaluation.target or ""]
         say(
@@ -324,7 +324,14 @@ def _write_report(evaluation: Evaluation, options: CheckOptions, key: PrivateKey
             err=True,
         )
         return
-    for path in write_report(evaluation, options.report_dir, sign_key=key):
+    try:
+        written = write_report(evaluation, options.report_dir, sign_key=key)
+    except OSError as exc:
+        raise UsageError(
+            f"--report-dir: cannot write the audit record to {options.report_dir} "
+            f"({exc.strerror or exc}); the gate stays closed"
+        ) from None
+    for path in written:
         say(f"wrote {path}", err=True)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sopgate.cli import main
 
@@ -247,3 +248,121 @@ def test_summary_keeps_every_next_action_when_they_fit(
     assert len(out) <= 60_000
     assert len(re.findall(r"^- (?:▶ )?\*\*s-\d+\*\* · owner ops", out, re.M)) == 150
     assert "more next actions" not in out
+
+
+# -- the audit record and its replay -------------------------------------------------------
+
+
+@pytest.fixture
+def record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    args = ["--sop", SOP, "--facts", str(FACTS / "green.yml")]
+    code, _out, err = run(capsys, "check", "production[eu-west]", *args, "--report-dir", "rec")
+    assert code == 0, err
+    return Path("rec")
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def test_report_dir_holds_the_record_and_an_in_toto_statement(
+    record: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sorted(os.listdir(record)) == [
+        "sopgate-attestation.json",
+        "sopgate-report.json",
+        "sopgate-report.md",
+    ]
+    data = json.loads((record / "sopgate-report.json").read_text())
+    facts = yaml.safe_load((FACTS / "green.yml").read_text())
+    assert data["sopgate"] and data["decision"] == "open" and data["step"] == "production[eu-west]"
+    assert data["sop"]["path"] == SOP and re.fullmatch(r"[0-9a-f]{64}", data["sop"]["sha256"])
+    assert data["facts"]["commit"] == facts["commit"]
+    assert all({"id", "state", "reasons"} <= set(step) for step in data["steps"])
+    statement = json.loads((record / "sopgate-attestation.json").read_text())
+    assert statement["_type"] == "https://in-toto.io/Statement/v1"
+    assert statement["subject"][0]["digest"] == {"gitCommit": facts["commit"]}
+    assert statement["predicateType"].startswith("https://")
+    predicate = statement["predicate"]
+    for key in ("step", "decision", "state", "reasons", "approvers", "sopgateVersion"):
+        assert key in predicate
+    assert predicate["sop"]["sha256"] == data["sop"]["sha256"]
+    assert predicate["factsSha256"] == data["facts_sha256"]
+    assert (predicate["step"], predicate["decision"]) == ("production[eu-west]", "open")
+    code, out, _err = run(capsys, "replay", str(record / "sopgate-report.json"))
+    assert code == 0
+    assert "replay confirmed: decision open for production[eu-west]" in out
+
+
+def tampered(record: Path, change: Any) -> str:
+    data = json.loads((record / "sopgate-report.json").read_text())
+    change(data)
+    path = record / "tampered.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.update(decision="closed"), "decision is now open, recorded closed"),
+        (lambda d: d["steps"][0].update(reasons=["x"]), "step results differ"),
+        (lambda d: d["facts"].update(approvals=[]), "the facts snapshot was altered"),
+        (lambda d: d.update(step="nope"), "'nope' is not a step of the SOP inside"),
+        (lambda d: d.update(step="production"), "'production' is not a step of the SOP inside"),
+    ],
+)
+def test_replay_detects_a_tampered_report(
+    record: Path, capsys: pytest.CaptureFixture[str], change: Any, problem: str
+) -> None:
+    code, out, err = run(capsys, "replay", tampered(record, change))
+    assert code == 1
+    assert "replay does not confirm the recorded decision" in err
+    assert "the record was edited after it was written" in err
+    assert problem in err
+    assert "confirmed" not in out
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.update(steps=5), "'steps' is not a list of step objects"),
+        (lambda d: d.update(steps=[1, 2]), "'steps' is not a list of step objects"),
+        (lambda d: d.update(sop=[]), "'sop' is not an object"),
+        (lambda d: d["sop"].update(text=5), "'sop.text' is not a string"),
+        (lambda d: d.pop("facts"), "it lacks 'facts'"),
+    ],
+)
+def test_replay_of_a_malformed_report_is_exit_2_with_a_message(
+    record: Path, capsys: pytest.CaptureFixture[str], change: Any, problem: str
+) -> None:
+    path = tampered(record, change)
+    code, _out, err = run(capsys, "replay", path)
+    assert code == 2
+    assert f"{path}: not a valid sopgate report" in err and problem in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_replay_detects_a_tampered_attestation(
+    record: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = record / "sopgate-attestation.json"
+    statement = json.loads(path.read_text())
+    statement["predicate"]["decision"] = "closed"
+    path.write_text(json.dumps(statement))
+    code, _out, err = run(capsys, "replay", str(record / "sopgate-report.json"))
+    assert code == 1
+    assert "sopgate-attestation.json: the statement does not match the report" in err
+
+
+@pytest.mark.parametrize("step", ["production[eu-west]", "production[us-east]"])
+def test_an_unwritable_report_dir_is_a_clear_error_never_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], step: str
+) -> None:
+    (tmp_path / "file").write_text("")
+    args = ["--sop", SOP, "--facts", str(FACTS / "green.yml"), "--report-dir", "file/sub"]
+    code, _out, err = run(capsys, "check", step, *args)
+    assert code == 2
+    assert "cannot write the audit record to file/sub" in err
+    assert "internal error" not in err
