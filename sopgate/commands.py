@@ -346,7 +346,10 @@ def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | 
     as_json = bool(output and output.endswith(".json"))
     text = dump_facts(gathered.facts, as_json=as_json)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"-o: cannot write {output} ({exc.strerror or exc})") from None
         say(f"wrote {output}", err=True)
     else:
         click.echo(machine(text, "json") if as_json else machine(text, "text"), nl=False)
