@@ -290,13 +290,14 @@ def _settled(evaluation: Evaluation) -> bool:
 
 def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> None:
     """Print what the adapter posted. sopgate's own workflow commands (``::error ...``) go to
-    stdout, or to stderr when stdout carries a machine format: the runner reads both."""
+    stdout with the text report, else to stderr, so that a JSON, JUnit or Markdown stdout
+    (often redirected to a file) carries that document alone: the runner reads both."""
     if source.adapter is None:
         return
-    machine_output = options.fmt in ("json", "junit")
+    document = options.fmt != "text"
     for line in source.adapter.publish(evaluation, dry_run=options.dry_run):
         if line.startswith("::"):
-            annotation(line, err=machine_output)
+            annotation(line, err=document)
         else:
             say(line, err=True)
 

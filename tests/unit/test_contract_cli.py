@@ -122,19 +122,22 @@ def test_github_dry_run_writes_nothing_anywhere_and_says_what_it_would_post(
     assert "dry run: would write sopgate-report.json" in err
 
 
-@pytest.mark.parametrize("fmt", ["json", "junit"])
+@pytest.mark.parametrize("fmt", ["json", "junit", "markdown"])
 def test_github_machine_formats_keep_stdout_clean_and_the_annotations_working(
     github: GitHubState, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
-    """stdout carries the JSON (or XML) alone; the ``::error`` annotation still reaches the
-    runner, which reads workflow commands on stderr too, instead of being defused."""
+    """stdout carries the JSON, XML or Markdown document alone; the ``::error`` annotation
+    still reaches the runner, which reads workflow commands on stderr too (actions/runner
+    ScriptHandler: one OutputManager per stream), instead of being defused."""
     code, out, err = run(capsys, "check", "staging", "--format", fmt)
     line = line_of(Path(".sopgate.yml").read_text(), "- id: staging")
     assert code == 1
     if fmt == "json":
         assert json.loads(out)["decision"] == "closed"
-    else:
+    elif fmt == "junit":
         assert ET.fromstring(out).tag == "testsuite"
+    else:
+        assert out.startswith("## sopgate: ") and "::error" not in out
     assert re.search(rf"^::error file=\.sopgate\.yml,line={line},", err, re.M), err
     assert ": :error" not in err
 
