@@ -63,6 +63,7 @@ _skip_plugin_loader()
 
 SOP_HELP = "SOP file [env SOPGATE_SOP; default .sopgate.yml]"
 FORMATS = ["text", "markdown", "json", "junit"]
+FORMAT_HELP = "text for people, markdown (the summary), json for tools, junit (one case per step)."
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
@@ -90,7 +91,7 @@ def sop_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "sop_path",
         envvar="SOPGATE_SOP",
         default=".sopgate.yml",
-        show_default=True,
+        metavar="PATH",
         help=SOP_HELP,
     )(func)
 
@@ -139,7 +140,10 @@ def validate(sop_path: str) -> None:
 @cli.command()
 @sop_option
 def plan(sop_path: str) -> None:
-    """Print the resolved sequence: order, parallel groups, owners and each step's gate."""
+    """Print the resolved sequence: order, parallel groups, owners and each step's gate.
+
+    Exit 0, or 2 when the SOP is invalid.
+    """
     from sopgate import commands
 
     commands.plan(sop_path)
@@ -147,12 +151,26 @@ def plan(sop_path: str) -> None:
 
 @cli.command()
 @sop_option
-@click.option("--facts", "facts_path", metavar="FILE", help="Colour the steps by their state.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+    "--facts",
+    "facts_path",
+    metavar="FILE",
+    help="Colour the steps by their state in this snapshot.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid flowchart (renders on GitHub and GitLab) or Graphviz DOT.",
 )
 def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
-    """Print the SOP as a Mermaid flowchart or Graphviz DOT graph."""
+    """Print the SOP as a Mermaid flowchart or Graphviz DOT graph: one node per step (and
+    region instance) with its owner, an edge per need; with --facts, coloured by state.
+
+    Exit 0, or 2 when the SOP or the facts file is invalid.
+    """
     from sopgate import commands
 
     commands.diagram(sop_path, facts_path, fmt)
@@ -183,7 +201,14 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
     default=None,
     help="With --wait: look again this often, at least 5s  [default: 30s]",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 @click.option(
     "--report-dir",
     metavar="DIR",
@@ -213,6 +238,12 @@ def check(
 
     STEP is a step id, or a region instance such as production[eu-west]. Without STEP it is
     inferred from the current job (GITHUB_JOB, CI_JOB_NAME) through the steps' jobs.
+
+    \b
+    Exit 0 gate open, 1 gate closed, 2 invalid SOP, facts or usage (an unknown step),
+    3 the platform could not be asked or answered unusably (the gate stays closed).
+    In CI it publishes the summary, outputs, annotations, a commit status and a sticky
+    PR/MR comment; --dry-run writes nothing and prints what it would post.
     """
     from sopgate import commands
 
@@ -253,11 +284,22 @@ def check(
 @cli.command()
 @sop_option
 @source_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def status(
     sop_path: str, facts_path: str | None, platform: str | None, token_env: str | None, fmt: str
 ) -> None:
-    """Print the state of the whole sequence (exit 0 unless the input is bad)."""
+    """Print the state of the whole sequence (decision and step are null in JSON).
+
+    Exit 0, 2 when the SOP, the facts or the usage is bad, 3 when the platform could not
+    be asked.
+    """
     from sopgate import commands
 
     options = commands.CheckOptions(
@@ -282,7 +324,14 @@ def status(
 )
 @click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")
 @click.option("--dry-run", is_flag=True, help="Post and re-run nothing; print what would be done.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def sync(sop_path: str, platform: str, token_env: str | None, dry_run: bool, fmt: str) -> None:
     """Refresh the summary and statuses; re-run gates that can now open.
 
@@ -319,7 +368,11 @@ def sync(sop_path: str, platform: str, token_env: str | None, dry_run: bool, fmt
     help="Write here (.json for JSON, else YAML) instead of stdout.",
 )
 def facts(sop_path: str, platform: str, token_env: str | None, output: str | None) -> None:
-    """Snapshot the live facts of the current commit (reads the platform, posts nothing)."""
+    """Snapshot the live facts of the current commit (reads the platform, posts nothing):
+    the file that check --facts, status --facts and gate tests replay.
+
+    Exit 0, 2 on bad usage, 3 when the platform could not be asked or answered unusably.
+    """
     from sopgate import commands
 
     commands.snapshot(sop_path, platform, token_env, output)
@@ -327,7 +380,7 @@ def facts(sop_path: str, platform: str, token_env: str | None, output: str | Non
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of the SOP file (for editors and check-jsonschema)."""
+    """Print the JSON Schema of the SOP file (for editors and check-jsonschema). Exit 0."""
     import json
 
     from sopgate.sop.spec import Sop
@@ -343,7 +396,12 @@ def schema() -> None:
     help="Also verify sopgate-attestation.dsse.json next to the report with this public key.",
 )
 def replay(report: str, key: str | None) -> None:
-    """Re-evaluate a saved audit record; exit 1 if it no longer gives the same decision."""
+    """Re-evaluate a saved audit record (sopgate-report.json) and check the attestation
+    next to it.
+
+    Exit 0 when it confirms the recorded decision, 1 when it does not (an edited record,
+    SOP, facts or attestation), 2 when the file is not a sopgate report.
+    """
     from sopgate.report import replay as run_replay
 
     _evaluation, message = run_replay(report, key=key)
@@ -426,6 +484,8 @@ def audit(
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(template: str | None, force: bool) -> None:
     """Write a commented starter .sopgate.yml and gate tests for it (.sopgate/tests/).
+
+    Exit 0, or 2 when a file exists (pass --force to replace it).
 
     \b
     startup     a light SOP for a small team

@@ -270,9 +270,9 @@ def check(
             sleep(min(options.interval, remaining))
             evaluation = _evaluate(source, evaluation.target, infer=False)
     _show(evaluation, options.fmt)
-    _publish(source, evaluation, options)
-    if options.report_dir:
+    if options.report_dir:  # first: a record that cannot be written posts no verdict
         _write_report(evaluation, options, key)
+    _publish(source, evaluation, options)
     if options.wait and not _settled(evaluation):
         result = evaluation.by_key[evaluation.target or ""]
         say(
@@ -289,14 +289,15 @@ def _settled(evaluation: Evaluation) -> bool:
 
 
 def _publish(source: Source, evaluation: Evaluation, options: CheckOptions) -> None:
-    """Print what the adapter posted. Workflow commands (``::error ...``) go to stdout, where
-    the runner reads them, unless stdout carries a machine format."""
+    """Print what the adapter posted. sopgate's own workflow commands (``::error ...``) go to
+    stdout with the text report, else to stderr, so that a JSON, JUnit or Markdown stdout
+    (often redirected to a file) carries that document alone: the runner reads both."""
     if source.adapter is None:
         return
-    machine_output = options.fmt in ("json", "junit")
+    document = options.fmt != "text"
     for line in source.adapter.publish(evaluation, dry_run=options.dry_run):
-        if line.startswith("::") and not machine_output:
-            annotation(line)
+        if line.startswith("::"):
+            annotation(line, err=document)
         else:
             say(line, err=True)
 
@@ -324,7 +325,14 @@ def _write_report(evaluation: Evaluation, options: CheckOptions, key: PrivateKey
             err=True,
         )
         return
-    for path in write_report(evaluation, options.report_dir, sign_key=key):
+    try:
+        written = write_report(evaluation, options.report_dir, sign_key=key)
+    except OSError as exc:
+        raise UsageError(
+            f"--report-dir: cannot write the audit record to {options.report_dir} "
+            f"({exc.strerror or exc}); the gate stays closed"
+        ) from None
+    for path in written:
         say(f"wrote {path}", err=True)
 
 
@@ -339,7 +347,10 @@ def snapshot(sop_path: str, platform: str, token_env: str | None, output: str | 
     as_json = bool(output and output.endswith(".json"))
     text = dump_facts(gathered.facts, as_json=as_json)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"-o: cannot write {output} ({exc.strerror or exc})") from None
         say(f"wrote {output}", err=True)
     else:
         click.echo(machine(text, "json") if as_json else machine(text, "text"), nl=False)

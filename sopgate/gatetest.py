@@ -88,8 +88,9 @@ class CaseResult:
 
 
 def find_files(paths: tuple[str, ...]) -> list[str]:
-    """The test files named by ``paths`` (files, or directories of ``*.yml``/``*.yaml``);
-    with no paths, :data:`DEFAULT_GLOBS`. Nothing to run is a usage error."""
+    """The test files named by ``paths`` (files, directories of ``*.yml``/``*.yaml``, or
+    glob patterns such as ``'.sopgate/tests/*.yml'``); with no paths, :data:`DEFAULT_GLOBS`.
+    Nothing to run is a usage error."""
     found: list[str] = []
     if not paths:
         found = sorted(p for pattern in DEFAULT_GLOBS for p in glob.glob(pattern))
@@ -105,6 +106,11 @@ def find_files(paths: tuple[str, ...]) -> list[str]:
             if not inside:
                 raise UsageError(f"{path}: no *.yml gate-test files in this directory")
             found.extend(inside)
+        elif not os.path.exists(path) and glob.has_magic(path):  # a pattern no shell expanded
+            matched = sorted(glob.glob(path))
+            if not matched:
+                raise UsageError(f"{path}: no gate-test files match this pattern")
+            found.extend(matched)
         else:
             found.append(path)
     return found

@@ -70,8 +70,12 @@ def write_template(name: str, root: Path, *, force: bool, today: date) -> list[P
         them = "it" if len(existing) == 1 else "them"
         raise UsageError(f"refusing to overwrite {listing}; pass --force to replace {them}")
     for path, text in targets.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            where = path.relative_to(root)
+            raise UsageError(f"cannot write {where}: {exc.strerror or exc}") from None
     return list(targets)
 
 

@@ -17,6 +17,8 @@ import click
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _COMMAND_START = re.compile(r"^(\s*):(?=:)")
+_COMMAND_LINE = re.compile(r"^([ \t]*):(?=:)", re.M)
+_XML_RAW = re.compile(r"[\r\x7f-\x9f\u2028\u2029]")
 _OWN_ANNOTATION = re.compile(r"^::(error|warning|notice) [^\r\n]*$")
 
 
@@ -40,19 +42,24 @@ def say(text: str, *, err: bool = False, nl: bool = True) -> None:
 
 def machine(text: str, fmt: str) -> str:
     """JSON or JUnit output made inert without changing its meaning: ``##[`` is written
-    with an escape of the format (JSON never has a raw control character or a line that
-    starts with ``::``; XML escapes its own)."""
+    with an escape of the format. JSON never has a raw control character or a line that
+    starts with ``::``; XML text keeps line breaks, so a text line that would start a
+    workflow command starts with the character reference ``&#58;`` instead, and a carriage
+    return (a line break to the runner) and the C1 controls XML allows are written as
+    character references."""
     if fmt == "json":
         return text.replace("##[", "#\\u0023[")
     if fmt == "junit":
-        return text.replace("##[", "##&#91;")
+        text = _XML_RAW.sub(lambda m: f"&#{ord(m.group())};", text.replace("##[", "##&#91;"))
+        return _COMMAND_LINE.sub(r"\1&#58;", text)
     return clean(text)
 
 
-def annotation(line: str) -> None:
-    """Print one of sopgate's own ``::error``/``::warning``/``::notice`` lines on stdout;
-    anything else (or a line with a break in it) is printed cleaned, as plain text."""
+def annotation(line: str, *, err: bool = False) -> None:
+    """Print one of sopgate's own ``::error``/``::warning``/``::notice`` lines on stdout (or,
+    ``err``, on stderr, where the runner reads workflow commands too); anything else (or a
+    line with a break in it) is printed cleaned, as plain text."""
     if _OWN_ANNOTATION.match(line) and not _CONTROL.search(line):
-        click.echo(line)
+        click.echo(line, err=err)
     else:
-        say(line)
+        say(line, err=err)

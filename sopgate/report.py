@@ -140,12 +140,10 @@ def replay(path: str, *, key: str | None = None) -> tuple[Evaluation, str]:
     no longer the same, or the attestation next to it does not match (with ``key``: is not
     signed by that key)."""
     data = load_record(path)
-    try:
-        sop_info, facts_data = data["sop"], data["facts"]
-        text, recorded_sha = sop_info["text"], sop_info["sha256"]
-        target, steps = data["step"], data["steps"]
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"{path}: report lacks {exc}") from None
+    _check_shape(path, data)
+    sop_info, facts_data = data["sop"], data["facts"]
+    text, recorded_sha = sop_info["text"], sop_info["sha256"]
+    target, steps = data["step"], data["steps"]
     problems = []
     if DIGEST_KEY in data and data[DIGEST_KEY] != report_digest(data):
         problems.append("the record was edited after it was written (report_digest differs)")
@@ -167,7 +165,11 @@ def replay(path: str, *, key: str | None = None) -> tuple[Evaluation, str]:
         loaded = parse_sop(str(text), path=str(sop_info.get("path", "sop")))
     except InputError as exc:
         raise ReplayMismatch(f"{path}: the SOP inside is no longer valid:\n{exc}") from None
-    evaluation = evaluate(loaded, facts, target)
+    try:
+        evaluation = evaluate(loaded, facts, target)
+    except UsageError:
+        problems.append(f"'{target}' is not a step of the SOP inside")
+        raise ReplayMismatch(_unconfirmed(path, problems)) from None
     now: list[tuple[Any, ...]] = [(r.key, r.state, list(r.reasons)) for r in evaluation.steps]
     then: list[tuple[Any, ...]] = [(s.get("id"), s.get("state"), s.get("reasons")) for s in steps]
     if all(isinstance(s, dict) and "approvers" in s for s in steps):
@@ -179,10 +181,7 @@ def replay(path: str, *, key: str | None = None) -> tuple[Evaluation, str]:
         changed = [n[0] for n, t in zip(now, then, strict=False) if n != t] or ["step list"]
         problems.append(f"step results differ: {', '.join(str(c) for c in changed)}")
     if problems:
-        raise ReplayMismatch(
-            f"{path}: replay does not confirm the recorded decision:\n  - "
-            + "\n  - ".join(problems)
-        )
+        raise ReplayMismatch(_unconfirmed(path, problems))
     attested = check_attestation(Path(path), data, key) if target else ""
     decision = evaluation.decision or "status"
     what = f"decision {decision} for {target}" if target else "sequence status"
@@ -190,3 +189,30 @@ def replay(path: str, *, key: str | None = None) -> tuple[Evaluation, str]:
         f"replay confirmed: {what}, {len(now)} step results identical "
         f"(sopgate {__version__}, recorded by {data.get('sopgate')}){attested}"
     )
+
+
+def _unconfirmed(path: str, problems: list[str]) -> str:
+    return f"{path}: replay does not confirm the recorded decision:\n  - " + "\n  - ".join(problems)
+
+
+def _check_shape(path: str, data: dict[str, Any]) -> None:
+    """The keys replay reads, of the types it reads them as; anything else is not a report
+    (exit 2), said plainly rather than failing inside."""
+
+    def bad(problem: str) -> UsageError:
+        return UsageError(f"{path}: not a valid sopgate report: {problem}")
+
+    for key in ("sop", "facts", "step", "steps"):
+        if key not in data:
+            raise bad(f"it lacks '{key}'")
+    sop = data["sop"]
+    if not isinstance(sop, dict):
+        raise bad("'sop' is not an object")
+    for key in ("text", "sha256"):
+        if not isinstance(sop.get(key), str):
+            raise bad(f"'sop.{key}' is not a string")
+    if data["step"] is not None and not isinstance(data["step"], str):
+        raise bad("'step' is neither a step id nor null")
+    steps = data["steps"]
+    if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+        raise bad("'steps' is not a list of step objects")

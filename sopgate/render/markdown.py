@@ -76,10 +76,23 @@ def render_markdown(evaluation: Evaluation, *, budget: int = BUDGET) -> str:
     characters the summary folds, one stage after the other, until it fits: done steps
     become one line each, then a count; the diagram shows only what is not done and its
     direct needs, then none; the table keeps the rows that are not done, then as many as
-    fit. Emergency override lines, the decision and the next actions are never cut.
+    fit. Emergency override lines, the decision and the next actions are never cut, except
+    that a summary never passes :data:`BUDGET` (or a larger ``budget``): when the next actions
+    alone would, those of the step asked about come first and the rest are counted.
     """
-    head = _head(evaluation)
+    text = _folded(evaluation, budget, _head(evaluation), _tail(evaluation))
+    limit = max(budget, BUDGET)
+    if len(text) <= limit:
+        return text
+    # The next actions alone overflow what a comment can hold: the ones that fit, the step
+    # asked about first, and how many more there are; never the decision.
     tail = _tail(evaluation)
+    empty = _join(_head(evaluation, room=0), _body(evaluation, 3, rows=0), tail)
+    head = _head(evaluation, room=limit - len(empty))
+    return _folded(evaluation, limit, head, tail)
+
+
+def _folded(evaluation: Evaluation, budget: int, head: list[str], tail: list[str]) -> str:
     for fold in range(3):
         text = _join(head, _body(evaluation, fold), tail)
         if len(text) <= budget:
@@ -90,35 +103,51 @@ def render_markdown(evaluation: Evaluation, *, budget: int = BUDGET) -> str:
     if room <= 0:
         fold = 3
         room = budget - len(_join(head, _body(evaluation, fold, rows=0), tail))
-    return _join(head, _body(evaluation, fold, room=room), tail)
+    return _join(head, _body(evaluation, fold, room=max(room, 0)), tail)
 
 
 def _join(*parts: list[str]) -> str:
     return "\n".join(line for part in parts for line in part) + "\n"
 
 
-def _head(evaluation: Evaluation) -> list[str]:
+def _head(evaluation: Evaluation, *, room: int | None = None) -> list[str]:
+    """Alert, decision and next actions; with ``room``, only the actions whose lines fit in
+    that many characters (those of the step asked about first) and a count of the rest."""
     facts = evaluation.facts
     out = _alert(evaluation)
     out += [f"## sopgate: {escape(evaluation.loaded.sop.name)}", ""]
     out += _decision(evaluation)
     out += ["", "### Next actions", ""]
-    by_key = evaluation.by_key
     actions = next_actions(evaluation)
-    for action in actions:
-        key, _, what = action.partition(": ")
-        result = by_key.get(key)
-        if result is None:
-            out.append(f"- {reason_markdown(action)}")
-            continue
-        mark = "▶ " if key == evaluation.target else ""
-        out.append(
-            f"- {mark}**{escape(key)}** · owner {escape(result.owner)}: {reason_markdown(what)}"
-        )
-    if not actions:
+    items = [_action(evaluation, action) for action in actions]
+    shown = list(range(len(items)))
+    if room is not None:
+        first = f"{evaluation.target}: "
+        chosen: list[int] = []
+        for i in sorted(shown, key=lambda i: not actions[i].startswith(first)):
+            room -= len(items[i]) + 1
+            if room < 0:
+                break
+            chosen.append(i)
+        shown = sorted(chosen)
+    out += [items[i] for i in shown]
+    if len(shown) < len(items):
+        more = len(items) - len(shown)
+        out.append(f"- … and {more} more next actions: run `sopgate status` to see them all.")
+    if not items:
         out.append("Nothing left to do.")
     out += ["", f"Commit `{facts.commit[:12]}` · observed {timestamp(facts.observed_at)}"]
     return out
+
+
+def _action(evaluation: Evaluation, action: str) -> str:
+    """One next action as a list item: the step in bold with its owner, then what to do."""
+    key, _, what = action.partition(": ")
+    result = evaluation.by_key.get(key)
+    if result is None:
+        return f"- {reason_markdown(action)}"
+    mark = "▶ " if key == evaluation.target else ""
+    return f"- {mark}**{escape(key)}** · owner {escape(result.owner)}: {reason_markdown(what)}"
 
 
 def _alert(evaluation: Evaluation) -> list[str]:

@@ -558,6 +558,9 @@ def test_a_malformed_record_is_a_finding_not_the_end_of_the_audit(
     path.write_text(json.dumps(data))
     code, _out, err = audit(capsys, str(tmp_path / "a"), "-o", str(tmp_path / "d"))
     assert code == 1
-    assert f"  - record does not replay: {path}: the record is malformed (AttributeError: " in err
+    assert (
+        f"  - record does not replay: {path}: not a valid sopgate report: 'steps' is not a "
+        "list of step objects"
+    ) in err
     assert "  - no record of staging" in err
     assert (tmp_path / "d" / "dossier.html").exists()
