@@ -445,11 +445,19 @@ def _message(response: requests.Response) -> str:
     return ""
 
 
+_LINK = re.compile(r"<([^>]*)>([^<]*)")
+_LINK_PARAM = re.compile(r';\s*([A-Za-z*-]+)\s*=\s*(?:"([^"]*)"|([^;,\s]*))')
+
+
 def _next_link(header: str) -> str | None:
-    for part in header.split(","):
-        match = re.match(r'\s*<([^>]+)>\s*;\s*rel="next"', part)
-        if match:
-            return match.group(1)
+    """The target of ``rel="next"`` in a ``Link`` header (RFC 8288: ``rel`` anywhere among
+    the parameters, quoted or not, in any case, one of several relations). A next link
+    missed would end a listing early, and the reviews it drops may hold a rejection."""
+    for target, params in _LINK.findall(header):
+        for name, quoted, bare in _LINK_PARAM.findall(params):
+            relations = (quoted or bare).lower().split()
+            if name.lower() == "rel" and "next" in relations:
+                return str(target).strip()  # "" is this very page: a repeat, refused
     return None
 
 

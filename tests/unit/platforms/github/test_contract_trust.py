@@ -227,3 +227,46 @@ def test_a_rejection_of_a_region_whose_id_has_a_space_is_read() -> None:
         ("approve", "production[us east]", "")
     ]
     assert list(command_lines("/sop approve production[us east] not yet")) == []
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "<{url}>; rel=next",  # RFC 8288: a token needs no quotes
+        '<{url}>; type="application/json"; rel="next"',  # rel need not come first
+        '<{first}>; rel="first", <{url}>; rel="next last"',  # several relations
+        '<{url}>; REL="next"',  # parameter names are case-insensitive
+    ],
+)
+def test_every_form_of_a_next_link_is_followed_so_no_page_is_silently_dropped(link: str) -> None:
+    # A second page not read would drop its reviews: a rejection there would be lost.
+    api = Api("https://api.github.com", CANARY, retry=NO_RETRY)
+    first = f"{API}/repos/a/b/pulls/1/reviews?per_page=100"
+    second = f"{first}&page=2"
+    with responses.RequestsMock() as mocked:
+        mocked.get(first, json=[{"id": 1}], headers={"Link": link.format(url=second, first=first)})
+        mocked.get(second, json=[{"id": 2, "state": "CHANGES_REQUESTED"}])
+        _, items = api.get_all("/repos/a/b/pulls/1/reviews")
+    assert items == [{"id": 1}, {"id": 2, "state": "CHANGES_REQUESTED"}]
+
+
+def test_a_prev_link_is_no_next_link() -> None:
+    api = Api("https://api.github.com", CANARY, retry=NO_RETRY)
+    first = f"{API}/repos/a/b/pulls/1/reviews?per_page=100"
+    with responses.RequestsMock() as mocked:
+        mocked.get(first, json=[{"id": 1}], headers={"Link": f'<{first}>; rel="prev"'})
+        _, items = api.get_all("/repos/a/b/pulls/1/reviews")
+    assert items == [{"id": 1}]
+
+
+def test_an_empty_next_link_is_a_repeated_page_and_refused() -> None:
+    api = Api("https://api.github.com", CANARY, retry=NO_RETRY)
+    first = f"{API}/repos/a/b/pulls/1/reviews?per_page=100"
+    with responses.RequestsMock() as mocked:
+        mocked.get(first, json=[{"id": 1}], headers={"Link": '<>; rel="next"'})
+        with pytest.raises(PlatformError) as caught:
+            api.get_all("/repos/a/b/pulls/1/reviews")
+    assert str(caught.value) == (
+        "GitHub sent a next-page link for /repos/a/b/pulls/1/reviews that repeats an earlier "
+        "page: refused (the listing would never end)"
+    )
