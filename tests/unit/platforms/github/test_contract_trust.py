@@ -270,3 +270,35 @@ def test_an_empty_next_link_is_a_repeated_page_and_refused() -> None:
         "GitHub sent a next-page link for /repos/a/b/pulls/1/reviews that repeats an earlier "
         "page: refused (the listing would never end)"
     )
+
+
+def test_an_echoed_token_in_a_base64_file_never_reaches_the_facts() -> None:
+    import base64
+
+    from sopgate.platforms.github.extras import Extras
+    from sopgate.platforms.github.sop_source import SopSource
+    from sopgate.sop.load import parse_sop
+
+    sop = parse_sop(
+        "sopgate: 1\nname: d\nroles: {sre: {users: [alice]}}\nsteps:\n  - id: release\n"
+        '    owner: sre\n    evidence: [{path: "r.json", require: {ok: "== true"}}]\n',
+        path="sop",
+    ).sop
+    api = Api("https://api.github.com", CANARY, retry=NO_RETRY)
+
+    def answer(raw: bytes) -> dict[str, str]:
+        return {"type": "file", "encoding": "base64", "content": base64.b64encode(raw).decode()}
+
+    with responses.RequestsMock() as mocked:
+        mocked.get(
+            f"{API}/repos/a/b/contents/r.json?ref={'c' * 40}",
+            json=answer(f'{{"ok": true, "by": "{CANARY}"}}'.encode()),
+        )
+        mocked.get(
+            f"{API}/repos/a/b/contents/.sopgate.yml?ref=main",
+            json=answer(f"# {CANARY}\n".encode()),
+        )
+        documents = Extras(api, "/repos/a/b", []).documents(sop, "c" * 40, ("r.json",), {})
+        text = SopSource(api, "/repos/a/b").read(".sopgate.yml", "main")
+    assert documents == {"r.json": {"ok": True, "by": "***"}}
+    assert text == "# ***\n"
