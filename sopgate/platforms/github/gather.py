@@ -405,7 +405,8 @@ class Gatherer:
 
     def _members(self, group: str) -> tuple[str, ...] | None:
         org, _, team = group.partition("/")
-        if not org or not team or "/" in team:
+        # A dot segment would be resolved away before sending ("acme/.." lists the org).
+        if not org or not team or "/" in team or {org, team} & {".", ".."}:
             self.notes.append(f"group {group} is not a GitHub org/team: membership unknown")
             return None
         status, items = self.api.get_all(

@@ -302,3 +302,18 @@ def test_an_echoed_token_in_a_base64_file_never_reaches_the_facts() -> None:
         text = SopSource(api, "/repos/a/b").read(".sopgate.yml", "main")
     assert documents == {"r.json": {"ok": True, "by": "***"}}
     assert text == "# ***\n"
+
+
+@pytest.mark.parametrize("group", ["acme/..", "acme/.", "../sre", "./sre"])
+def test_a_dot_segment_in_a_group_never_lists_another_resource(
+    make_adapter: Make, mocked: responses.RequestsMock, group: str
+) -> None:
+    # "/orgs/acme/teams/../members" is sent as "/orgs/acme/members": every member of the org.
+    from sopgate.platforms.github.gather import Gatherer
+
+    adapter = make_adapter()
+    mocked.get(f"{API}/orgs/acme/members?per_page=100", json=[{"login": "mallory"}])
+    gatherer = Gatherer(adapter.api, adapter.settings, lambda: None)  # type: ignore[arg-type,return-value]
+    assert gatherer._members(group) is None
+    assert gatherer.notes == [f"group {group} is not a GitHub org/team: membership unknown"]
+    assert len(mocked.calls) == 0
