@@ -400,6 +400,9 @@ class Api:
         if prepared is None or not same_origin(prepared.url or "", self.base_url):
             raise PlatformError(f"refused to send a request to {describe_origin(url)}")
         options = self.session.merge_environment_settings(prepared.url, {}, True, None, None)
+        if not url.lower().startswith("https://"):
+            # A proxy sees a clear-text request whole, token included: the API's origin only.
+            options["proxies"] = {}
         self.requests_made += 1
         try:
             response = self.session.send(prepared, timeout=wait, allow_redirects=False, **options)

@@ -317,3 +317,16 @@ def test_a_dot_segment_in_a_group_never_lists_another_resource(
     assert gatherer._members(group) is None
     assert gatherer.notes == [f"group {group} is not a GitHub org/team: membership unknown"]
     assert len(mocked.calls) == 0
+
+
+@pytest.mark.parametrize("name", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_clear_text_request_never_goes_through_a_proxy(
+    stub: GitHubStub, other: Listener, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # Through a proxy, plain http hands the whole request, token included, to another host.
+    for variable in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(name, other.url)
+    _, items = Api(stub.url, CANARY, retry=NO_RETRY).get_all(REVIEWS)
+    assert [item["id"] for item in items] == [item["id"] for item in load("reviews-page1.json")]
+    assert other.heard == []
