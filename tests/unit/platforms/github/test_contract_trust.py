@@ -330,3 +330,41 @@ def test_a_clear_text_request_never_goes_through_a_proxy(
     _, items = Api(stub.url, CANARY, retry=NO_RETRY).get_all(REVIEWS)
     assert [item["id"] for item in items] == [item["id"] for item in load("reviews-page1.json")]
     assert other.heard == []
+
+
+def _signoff_edited(
+    mocked: responses.RequestsMock, adapter: GitHubAdapter, **times: object
+) -> object:
+    from sopgate.platforms.github.gather import Gatherer
+
+    comment = {
+        "id": 1,
+        "user": {"login": "rita", "type": "User"},
+        "body": "/sop approve go-no-go",
+        "html_url": "https://github.com/acme/fraud-model/pull/42#issuecomment-1",
+        **times,
+    }
+    mocked.get(f"{REPO}/issues/42/comments?per_page=100", json=[comment])
+    gatherer = Gatherer(adapter.api, adapter.settings, lambda: None)  # type: ignore[arg-type,return-value]
+    (approval,) = gatherer._signoffs(42)
+    return approval.edited
+
+
+@pytest.mark.parametrize(
+    ("times", "edited"),
+    [
+        ({"created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:00Z"}, False),
+        # one instant written two ways: not an edit
+        ({"created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:00.000Z"}, False),
+        ({"created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:01Z"}, True),
+        ({"created_at": "2026-11-26T08:00:00Z", "updated_at": None}, True),
+        ({"created_at": "2026-11-26T08:00:00Z"}, True),
+        ({"created_at": "2026-11-26T08:00:00Z", "updated_at": "yesterday"}, True),
+        ({"created_at": None, "updated_at": None}, True),
+        ({"created_at": "soon", "updated_at": "soon"}, True),
+    ],
+)
+def test_a_sign_off_is_unedited_only_when_both_times_are_the_same_known_instant(
+    make_adapter: Make, mocked: responses.RequestsMock, times: dict[str, object], edited: bool
+) -> None:
+    assert _signoff_edited(mocked, make_adapter(), **times) is edited
