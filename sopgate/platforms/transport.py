@@ -126,7 +126,8 @@ def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, nam
     """
     problem = unsafe_url(url, env)
     if problem == "unusable":
-        raise PlatformError(f"{name} is not a usable {platform} API URL: {url!r}")
+        shown = re.sub(r"(//)[^/?#]*@", r"\1***@", url)  # never repeat credentials in it
+        raise PlatformError(f"{name} is not a usable {platform} API URL: {shown!r}")
     if problem == "clear text":
         host = origin(url)[1]
         raise PlatformError(

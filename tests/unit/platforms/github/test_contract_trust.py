@@ -368,3 +368,18 @@ def test_a_sign_off_is_unedited_only_when_both_times_are_the_same_known_instant(
     make_adapter: Make, mocked: responses.RequestsMock, times: dict[str, object], edited: bool
 ) -> None:
     assert _signoff_edited(mocked, make_adapter(), **times) is edited
+
+
+def test_an_api_url_with_credentials_is_refused_without_repeating_them() -> None:
+    from sopgate.platforms.github import settings_from_env
+
+    env = {
+        "GITHUB_API_URL": f"https://x-access-token:{CANARY}@ghes.example/api/v3",
+        "GITHUB_REPOSITORY": "acme/fraud-model",
+        "GITHUB_TOKEN": "t" * 40,
+    }
+    with pytest.raises(PlatformError) as caught:
+        settings_from_env(env)
+    assert str(caught.value) == (
+        "GITHUB_API_URL is not a usable GitHub API URL: 'https://***@ghes.example/api/v3'"
+    )
