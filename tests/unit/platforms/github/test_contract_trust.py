@@ -383,3 +383,15 @@ def test_an_api_url_with_credentials_is_refused_without_repeating_them() -> None
     assert str(caught.value) == (
         "GITHUB_API_URL is not a usable GitHub API URL: 'https://***@ghes.example/api/v3'"
     )
+
+
+def test_a_ghes_api_behind_a_path_prefix_pages_within_its_origin(
+    stub: GitHubStub, other: Listener, state: GitHubState
+) -> None:
+    state.reviews = [dict(load("reviews-page1.json")[0], id=n) for n in range(250)]
+    api = Api(f"{stub.url}/api/v3/", CANARY, retry=NO_RETRY)
+    _, items = api.get_all(REVIEWS)
+    assert [item["id"] for item in items] == list(range(250))
+    assert [r.path for r in state.requests] == [REVIEWS] * 3
+    assert all(r.authorized for r in state.requests)
+    assert other.heard == []
