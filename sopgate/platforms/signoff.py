@@ -3,7 +3,8 @@ commands ``/sop approve STEP``, ``/sop reject STEP reason`` and ``/sop emergency
 
 The comment's structure is read with a CommonMark parser (markdown-it-py), not with regexes:
 a command is a line of its own in a top-level paragraph. Lines inside code spans, fenced or
-indented code blocks, block quotes, lists, HTML blocks and HTML comments are never commands,
+indented code blocks, block quotes, lists, tables, HTML blocks and HTML comments (and
+anything between an HTML element's opening and closing tags) are never commands,
 because quoting or showing a command is not giving it.
 """
 
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 MARKER = "<!-- sopgate -->"
 
 Verb = Literal["approve", "reject", "emergency"]
-_STEP = r"[a-z0-9]+(?:-[a-z0-9]+)*(?:\[[^\]\s]+\])?"
+# A step id, optionally with a region instance: region ids may hold inner spaces
+# (``production[us east]``, sop.model.REGION_ID), and a rejection of one must not be lost.
+_STEP = r"[a-z0-9]+(?:-[a-z0-9]+)*(?:\[[^\[\]{}\s](?:[^\[\]{}]*[^\[\]{}\s])?\])?"
 # The head of a command line: what must be plain text, with nothing before it.
 _HEAD = re.compile(rf"^/sop[ \t]+(approve|reject|emergency)[ \t]+({_STEP})(?=[ \t]|$)")
 
@@ -39,7 +42,42 @@ def is_sopgate(body: str) -> bool:
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark")
+    # GitHub renders GFM: a line right under a table is one of its rows, not a paragraph.
+    return MarkdownIt("commonmark").enable("table")
+
+
+#: Elements that never hold content, so they open nothing.
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*?)?(/?)>")
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+
+
+def _html_depth(depth: int, html: str) -> int:
+    """How many HTML elements are open after ``html``, given ``depth`` before it: a
+    paragraph between ``<details>`` and ``</details>`` (blank lines around it) is a
+    paragraph to CommonMark, but GitHub shows it inside the element, folded away."""
+    for closing, name, self_closing in _TAG.findall(_COMMENT.sub("", html)):
+        if name.lower() in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+    return depth
 
 
 def command_lines(body: str) -> Iterator[tuple[Verb, str, str]]:
@@ -50,13 +88,20 @@ def command_lines(body: str) -> Iterator[tuple[Verb, str, str]]:
     carry their reason in ``rest``; an emergency without a reason is no command.
     """
     tokens = _parser().parse(body)
+    depth = 0  # HTML elements open around the current block: nothing inside them counts
     for i, token in enumerate(tokens):
+        if token.type == "html_block" and token.level == 0:
+            depth = _html_depth(depth, token.content)
+            continue
         if token.type != "inline" or token.level != 1 or tokens[i - 1].type != "paragraph_open":
             continue  # level 1 inline = a paragraph at the top of the document
         for line in _lines(token.children or []):
-            found = _command(line)
+            found = _command(line) if depth == 0 else None
             if found is not None:
                 yield found
+            for child in line:
+                if child.type == "html_inline":
+                    depth = _html_depth(depth, child.content)
 
 
 def _lines(children: list[Token]) -> Iterator[list[Token]]:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from sopgate.errors import PlatformError
 
@@ -33,8 +37,15 @@ MAX_BODY = 32 * 1024 * 1024
 Origin = tuple[str, str, int]
 
 
-def origin(url: str) -> Origin:
-    """``(scheme, host, port)`` of ``url``, lowercased, with the scheme's default port."""
+#: Characters that Python's ``urlsplit`` and urllib3 (which ``requests`` sends with) read
+#: differently in an address: ``http://evil\@api/`` is ``api`` to one and ``evil`` to the
+#: other, and ``urlsplit`` silently drops tabs and line breaks.
+_AMBIGUOUS = re.compile(r"[\\\s\x00-\x1f\x7f]")
+NO_ORIGIN: Origin = ("", "", -1)
+
+
+def _split(url: str) -> Origin:
+    """``(scheme, host, port)`` as Python's ``urlsplit`` reads ``url``."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
@@ -46,9 +57,37 @@ def origin(url: str) -> Origin:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def _read_alike(url: str, found: Origin) -> bool:
+    """Whether urllib3, the parser ``requests`` sends with, reads the host and port of
+    ``url`` as ``urlsplit`` did (``found``), with no character the two treat differently."""
+    if _AMBIGUOUS.search(url):
+        return False
+    try:
+        sent = parse_url(url)
+    except LocationParseError:
+        return False
+    port = sent.port if sent.port is not None else found[2]
+    return (sent.host or "").lower().strip("[]") == found[1].strip("[]") and port == found[2]
+
+
+def origin(url: str) -> Origin:
+    """``(scheme, host, port)`` of ``url``, lowercased, with the scheme's default port.
+
+    An address that is not plainly one origin has none (:data:`NO_ORIGIN`, which matches
+    nothing): one with credentials in it, a backslash, whitespace or a control character, or
+    one that urllib3, the parser ``requests`` sends with, reads as another host or port."""
+    found = _split(url)
+    if "@" in urlsplit(url).netloc or not _read_alike(url, found):
+        return NO_ORIGIN
+    return found
+
+
 def describe_origin(url: str) -> str:
     """``scheme://host:port`` of ``url``, for messages (never carries a path or userinfo)."""
-    scheme, host, port = origin(url)
+    found = _split(url)
+    if not _read_alike(url, found):
+        return "an address that names no one plain host"
+    scheme, host, port = found
     return f"{scheme}://{host}:{port}"
 
 
@@ -87,7 +126,8 @@ def require_safe_api_url(url: str, env: Mapping[str, str], *, platform: str, nam
     """
     problem = unsafe_url(url, env)
     if problem == "unusable":
-        raise PlatformError(f"{name} is not a usable {platform} API URL: {url!r}")
+        shown = re.sub(r"(//)[^/?#]*@", r"\1***@", url)  # never repeat credentials in it
+        raise PlatformError(f"{name} is not a usable {platform} API URL: {shown!r}")
     if problem == "clear text":
         host = origin(url)[1]
         raise PlatformError(

@@ -46,6 +46,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Redirects a GET follows within the API origin (GitHub answers 301 for a renamed repository).
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 3
+#: The shortest token :meth:`Api.redact_data` blanks out of answers (as the CLI's redact).
+MIN_REDACTED = 8
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,15 @@ class Api:
         """``text`` with the token replaced: safe for messages and reports."""
         return text.replace(self.token, "***") if self.token else text
 
+    def redact_data(self, data: bytes) -> bytes:
+        """An answer's bytes with the token replaced: a server that echoes it (in an error,
+        a URL, a name) must not get it into messages, facts, reports or the comment sopgate
+        posts. Tokens shorter than :data:`MIN_REDACTED` are no real token and left alone,
+        since replacing them would garble ordinary text ("t" in "true")."""
+        if not self.token or len(self.token) < MIN_REDACTED:
+            return data
+        return data.replace(self.token.encode(), b"***")
+
     def get(self, path: str, *, allow: frozenset[int] = frozenset(), **params: str | int) -> Page:
         """One GET; statuses in ``allow`` are returned, other failures raise PlatformError."""
         return self._get(self.url(path, **params), allow=allow, what=path)
@@ -206,11 +217,16 @@ class Api:
         while url:
             guard.visit(url)
             page = self._get(url, allow=allow, what=path)
+            if page.status >= 400:
+                if not first:  # an allowed answer to the first page only: whole or refused
+                    raise PlatformError(
+                        f"GitHub answered {path} with HTTP {page.status} on a later page: "
+                        "the listing is incomplete: refused"
+                    )
+                return page.status, []
             if first:
                 status = page.status
                 first = False
-            if page.status >= 400:
-                return status, []
             chunk = page.data.get(key) if key and isinstance(page.data, dict) else page.data
             if not isinstance(chunk, list):
                 raise PlatformError(
@@ -374,22 +390,28 @@ class Api:
         sent = dict(headers)
         if self.token:
             sent["Authorization"] = f"Bearer {self.token}"
+        try:
+            prepared = self.session.prepare_request(
+                requests.Request(method, url, headers=sent, json=body)
+            )
+        except (requests.RequestException, ValueError):
+            prepared = None
+        # The address requests will really use, as it will read it: the token goes there.
+        if prepared is None or not same_origin(prepared.url or "", self.base_url):
+            raise PlatformError(f"refused to send a request to {describe_origin(url)}")
+        options = self.session.merge_environment_settings(prepared.url, {}, True, None, None)
+        if not url.lower().startswith("https://"):
+            # A proxy sees a clear-text request whole, token included: the API's origin only.
+            options["proxies"] = {}
         self.requests_made += 1
         try:
-            response = self.session.request(
-                method,
-                url,
-                headers=sent,
-                json=body,
-                timeout=wait,
-                stream=True,
-                allow_redirects=False,
-            )
+            response = self.session.send(prepared, timeout=wait, allow_redirects=False, **options)
             if 300 <= response.status_code < 400:
                 response.close()  # a redirect's body is of no use
                 response._content = b""
             else:
-                read_body(response, deadline, max_bytes=self.max_body)
+                body_read = read_body(response, deadline, max_bytes=self.max_body)
+                response._content = self.redact_data(body_read)
         except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
             raise HttpError(
                 f"GitHub did not answer {what} within {wait:.3g} s", retryable=True
@@ -422,15 +444,23 @@ def _message(response: requests.Response) -> str:
     except ValueError:
         return ""
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])[:200]
+        return str(body["message"])[:200]  # the body is redacted before it is cut (_once)
     return ""
 
 
+_LINK = re.compile(r"<([^>]*)>([^<]*)")
+_LINK_PARAM = re.compile(r';\s*([A-Za-z*-]+)\s*=\s*(?:"([^"]*)"|([^;,\s]*))')
+
+
 def _next_link(header: str) -> str | None:
-    for part in header.split(","):
-        match = re.match(r'\s*<([^>]+)>\s*;\s*rel="next"', part)
-        if match:
-            return match.group(1)
+    """The target of ``rel="next"`` in a ``Link`` header (RFC 8288: ``rel`` anywhere among
+    the parameters, quoted or not, in any case, one of several relations). A next link
+    missed would end a listing early, and the reviews it drops may hold a rejection."""
+    for target, params in _LINK.findall(header):
+        for name, quoted, bare in _LINK_PARAM.findall(params):
+            relations = (quoted or bare).lower().split()
+            if name.lower() == "rel" and "next" in relations:
+                return str(target).strip()  # "" is this very page: a repeat, refused
     return None
 
 

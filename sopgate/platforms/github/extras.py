@@ -175,7 +175,7 @@ class Extras:
         if len(raw) > MAX_DOCUMENT_BYTES:
             return self._unknown(path, f"is {len(raw)} bytes, over the 1 MiB limit")
         try:
-            content = raw.decode("utf-8")
+            content = self.api.redact_data(raw).decode("utf-8")  # base64 hid it from the client
         except UnicodeDecodeError:
             return self._unknown(path, "is not UTF-8 text")
         try:

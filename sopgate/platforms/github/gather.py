@@ -332,13 +332,15 @@ class Gatherer:
             login = text(dig(comment, "user", "login"))
             if not login:
                 continue
-            created, updated = comment.get("created_at"), comment.get("updated_at")
+            created = parse_time(comment.get("created_at"))
+            updated = parse_time(comment.get("updated_at"))
             found += signoffs_in(
                 body,
                 user=login,
-                at=parse_time(created),
-                # An unknown edit time is an edit: unknown is never favourable.
-                edited=not isinstance(updated, str) or updated != created,
+                at=created,
+                # Unedited only when both times are known and the same instant: an unknown
+                # or unreadable time is an edit (unknown is never favourable).
+                edited=created is None or updated is None or updated != created,
                 url=text(comment.get("html_url")) or None,
             )
         return found
@@ -405,7 +407,8 @@ class Gatherer:
 
     def _members(self, group: str) -> tuple[str, ...] | None:
         org, _, team = group.partition("/")
-        if not org or not team or "/" in team:
+        # A dot segment would be resolved away before sending ("acme/.." lists the org).
+        if not org or not team or "/" in team or {org, team} & {".", ".."}:
             self.notes.append(f"group {group} is not a GitHub org/team: membership unknown")
             return None
         status, items = self.api.get_all(

@@ -82,7 +82,7 @@ class SopSource:
         try:
             if raw is None:
                 raise UnicodeError
-            return raw.decode("utf-8")
+            return self.api.redact_data(raw).decode("utf-8")  # base64 hid it from the client
         except UnicodeError:
             raise PlatformError(
                 f"cannot decode the contents of {path} at {ref} (encoding {data.get('encoding')!r})"
