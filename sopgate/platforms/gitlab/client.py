@@ -267,6 +267,8 @@ class RetryingSession(requests.Session):
 
 def _origin_text(url: str) -> str:
     scheme, host, port = origin(url)
+    if not host:  # no clean origin at all (credentials, a backslash, ...): the address as shown
+        return repr(_shown(url))
     return f"{scheme}://{host}:{port}"
 
 
