@@ -158,6 +158,10 @@ class RetryingSession(requests.Session):
         if not same_origin(url, self.base):
             raise Refused(f"sopgate will not send {where} to {_origin_text(url)}: not the API")
         kwargs.update(allow_redirects=False, stream=True)
+        if not url.lower().startswith("https://"):
+            # A proxy sees a clear-text request whole, token included: the API's origin only.
+            # (None removes what the environment's HTTP_PROXY/ALL_PROXY would add.)
+            kwargs["proxies"] = dict.fromkeys(("http", "https", "all"))
         policy = self.policy
         slept = 0.0
         attempt = 0

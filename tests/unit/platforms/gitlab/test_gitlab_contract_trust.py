@@ -455,3 +455,22 @@ def test_head_since_puts_an_approval_on_the_head_only_when_the_versions_prove_it
     versions: list[dict[str, Any]] | None, head: str, at: datetime | None, sha: str | None
 ) -> None:
     assert mapping.HeadSince(versions, head).sha(at) == sha
+
+
+@pytest.mark.parametrize("name", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+def test_a_clear_text_request_never_goes_through_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Through a proxy, plain http hands the whole request, token included, to another
+    host: a loopback stub (or SOPGATE_ALLOW_HTTP=1) is asked directly."""
+    from tests.stubs.gitlab_stub import GitLabStub, serve
+
+    for variable in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    api = GitLabStub(routes={("GET", "/api/v4/projects/7"): (200, {"id": 7})})
+    with serve(GitLabStub(fallback=(200, {"id": 666}))) as proxy, serve(api):
+        monkeypatch.setenv(name, proxy.url)
+        client = Api(url=api.url, token=TOKEN, policy=RetryPolicy(sleep=lambda _: None))
+        assert client.get("/projects/7") == {"id": 7}
+    assert proxy.requests == []
+    assert [r.headers.get("PRIVATE-TOKEN") for r in api.requests] == [TOKEN]
