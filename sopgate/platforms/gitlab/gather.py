@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +107,7 @@ class Gatherer:
                 ref=s.commit,
                 notes=notes,
             )
-        groups = self._groups(sops, notes)
+        groups = self._groups(sops, notes, observed_at.date())
         approvals += self._deployment_approvals(sops, commit, notes)
         facts = Facts(
             facts=1,
@@ -334,7 +334,9 @@ class Gatherer:
             )
         return found
 
-    def _groups(self, sops: list[Sop], notes: list[str]) -> dict[str, tuple[str, ...] | None]:
+    def _groups(
+        self, sops: list[Sop], notes: list[str], today: date
+    ) -> dict[str, tuple[str, ...] | None]:
         paths = sorted({g for sop in sops for role in sop.roles.values() for g in role.groups})
         groups: dict[str, tuple[str, ...] | None] = {}
         for path in paths:
@@ -345,7 +347,7 @@ class Gatherer:
                 self.api.list,
                 f"/groups/{path_id(path)}/members/all",
             )
-            groups[path] = None if members is None else mapping.members(members)
+            groups[path] = None if members is None else mapping.members(members, today=today)
             left_out = mapping.members_left_out(members or ())
             if left_out:
                 notes.append(

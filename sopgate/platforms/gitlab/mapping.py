@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sopgate.facts import Approval, ApprovalState, Check, CheckState
@@ -263,26 +263,41 @@ def deployment_approvals(deployment: Mapping[str, Any], *, environment: str) -> 
 GUEST = 10
 
 
-def _holds_roles(member: Mapping[str, Any]) -> bool:
+def _holds_roles(member: Mapping[str, Any], today: date | None) -> bool:
     level = member.get("access_level")
     return (
         member.get("state") == "active"
         and member.get("membership_state") == "active"
         and type(level) is int
         and level >= GUEST
+        and _unexpired(member.get("expires_at"), today)
     )
 
 
-def members(answer: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+def _unexpired(expires_at: Any, today: date | None) -> bool:
+    """GitLab ends a membership on its ``expires_at`` date, and removes it only later (a
+    daily job): a member is one while the date has not come. An unreadable date, or no
+    ``today`` to judge it by, is unknown, and unknown is never favourable."""
+    if expires_at is None:
+        return True
+    try:
+        ends = date.fromisoformat(expires_at) if isinstance(expires_at, str) else None
+    except ValueError:
+        ends = None
+    return ends is not None and today is not None and ends > today
+
+
+def members(answer: Iterable[Mapping[str, Any]], *, today: date | None = None) -> tuple[str, ...]:
     """Usernames of ``/groups/:id/members/all`` (inherited included) who hold the group's
     roles: the user's ``state`` is ``active`` (not blocked, deactivated or banned), the
     membership's ``membership_state`` is ``active`` (not an invitation ``awaiting``
-    acceptance) and ``access_level`` is at least Guest (10). A member whose states GitLab
-    does not give is left out (fail closed; see :func:`members_left_out`)."""
+    acceptance), ``access_level`` is at least Guest (10), and its ``expires_at`` (if any)
+    is after ``today`` (the snapshot's date, UTC). A member whose states GitLab does not give
+    is left out (fail closed; see :func:`members_left_out`)."""
     names = {
         login(name)
         for member in answer
-        if isinstance(name := member.get("username"), str) and name and _holds_roles(member)
+        if isinstance(name := member.get("username"), str) and name and _holds_roles(member, today)
     }
     return tuple(sorted(names))
 
