@@ -42,23 +42,20 @@ def read_sop(path: str, *, today: date | None = None) -> LoadedSop:
 
 def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
     """Validate SOP ``text``; ``today`` judges the review schedule (default: the real date)."""
-    doc = load(text, path=path, max_bytes=MAX_SOP_BYTES, what="SOP")
+    doc = load(text, path=path, max_bytes=MAX_SOP_BYTES, what="SOP", collect=True)
     if not isinstance(doc.data, dict):
-        raise InputError(
-            [
-                doc.error(
-                    (),
-                    "the SOP must be a mapping of keys (sopgate, name, "
-                    f"roles, steps, ...), got {issues.describe(doc.data)}",
-                )
-            ]
+        message = (
+            "the SOP must be a mapping of keys (sopgate, name, roles, steps, ...), "
+            f"got {issues.describe(doc.data)}"
         )
+        raise InputError(_with_problems(doc, [doc.error((), message)]))
     errors = check_references(doc)
     sop: Sop | None = None
     try:
         sop = Sop.model_validate(doc.data)
     except ValidationError as exc:
         errors.extend(issues.diagnostics(exc, doc, Sop))
+    errors = _with_problems(doc, errors)
     if errors or sop is None:
         raise InputError(_unique(errors))
     lines = {step.id: doc.value_pos(("steps", i))[0] for i, step in enumerate(sop.steps)}
@@ -70,6 +67,14 @@ def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
         lines=lines,
         warnings=tuple(sorted(_warnings(sop, doc, today or date.today()))),
     )
+
+
+def _with_problems(doc: Document, errors: list[Diagnostic]) -> list[Diagnostic]:
+    """The YAML's own errors (duplicate keys, tags) with the rest: every error at once. What
+    validation finds where the YAML already failed (a value dropped for its tag) would only
+    repeat it."""
+    spots = {(d.line, d.col) for d in doc.problems}
+    return [*doc.problems, *(d for d in errors if (d.line, d.col) not in spots)]
 
 
 def _unique(found: list[Diagnostic]) -> list[Diagnostic]:
