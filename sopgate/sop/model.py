@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -17,7 +17,9 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from sopgate.sop.issues import describe
 
@@ -34,6 +36,8 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID)]
 Clock = Annotated[str, StringConstraints(pattern=HHMM)]
 DURATION = r"^([0-9]+[wdhms])+$"
+#: The same, with at least one part that is not zero: what the JSON Schema can say of it.
+_NONZERO_DURATION = r"^([0-9]+[wdhms])*0*[1-9][0-9]*[wdhms]([0-9]+[wdhms])*$"
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 #: What an emergency override may skip; never needs, a failure or a rejection.
 Bypass = Literal["window", "freeze", "approvals", "checks"]
@@ -52,14 +56,44 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _not_zero(text: str) -> str:
-    if not parse_duration(text):
+    try:
+        length = parse_duration(text)
+    except OverflowError:
+        raise ValueError(
+            f"{text!r} is too long; at most {timedelta.max.days} days (use a duration such as "
+            "24h or 7d)"
+        ) from None
+    if not length:
         raise ValueError(
             f"{text!r} is zero: no approval would ever count; use a duration such as 24h or 7d"
         )
     return text
 
 
-Duration = Annotated[str, StringConstraints(pattern=DURATION), AfterValidator(_not_zero)]
+Duration = Annotated[
+    str,
+    StringConstraints(pattern=DURATION),
+    AfterValidator(_not_zero),
+    WithJsonSchema({"type": "string", "pattern": _NONZERO_DURATION}),
+]
+
+
+def _no_time(value: Any) -> Any:
+    """A YAML timestamp is no date, even at midnight (pydantic would cut it to its date)."""
+    if isinstance(value, datetime):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    return value
+
+
+#: A calendar date, ``YYYY-MM-DD``.
+Date = Annotated[date, BeforeValidator(_no_time)]
+
+
+def _version(value: Any) -> Any:
+    """``sopgate: true`` is no version, though true == 1 in Python."""
+    if isinstance(value, bool):
+        raise ValueError("unsupported format version")
+    return value
 
 
 @functools.lru_cache(maxsize=1024)  # the same thresholds repeat across steps
@@ -128,17 +162,18 @@ class Model(BaseModel):
 
 #: Brackets and braces would make instance names (``production[eu-west]``) ambiguous.
 REGION_ID = r"^[^\s\[\]{}](?:[^\[\]{}]*[^\s\[\]{}])?$"
+RegionId = Annotated[str, StringConstraints(pattern=REGION_ID)]
 
 
 class Region(Model):
     """A region of the scope: an id (``eu-west``), a display name and its time zone."""
 
-    id: Annotated[str, StringConstraints(pattern=REGION_ID)]
+    id: RegionId
     name: Text | None = None
     timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
 
 
-RegionEntry = Annotated[Region, BeforeValidator(_region, json_schema_input_type=str | Region)]
+RegionEntry = Annotated[Region, BeforeValidator(_region, json_schema_input_type=RegionId | Region)]
 
 
 class Scope(Model):
@@ -152,7 +187,7 @@ class Scope(Model):
 class Review(Model):
     """Upkeep of the SOP itself: when it was last reviewed and how often it must be."""
 
-    last_reviewed: date
+    last_reviewed: Date
     every_days: StrictInt = Field(default=90, ge=1)
 
 
@@ -189,7 +224,7 @@ class CheckRule(Model):
     )
 
 
-CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type=str | CheckRule)]
+CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type=Text | CheckRule)]
 
 
 class EvidenceRule(Model):
@@ -201,7 +236,7 @@ class EvidenceRule(Model):
 
 
 EvidenceEntry = Annotated[
-    EvidenceRule, BeforeValidator(_path, json_schema_input_type=str | EvidenceRule)
+    EvidenceRule, BeforeValidator(_path, json_schema_input_type=Text | EvidenceRule)
 ]
 
 
@@ -278,8 +313,8 @@ class Step(Model):
 
 
 class Freeze(Model):
-    from_: date = Field(alias="from")
-    to: date
+    from_: Date = Field(alias="from")
+    to: Date
     reason: str | None = None
     timezone: Text = "UTC"
     environments: tuple[Text, ...] = Field(
@@ -306,7 +341,7 @@ class Sop(Model):
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
 
-    sopgate: Literal[1]
+    sopgate: Annotated[Literal[1], BeforeValidator(_version)]
     name: Text
     description: str | None = None
     scope: Scope | None = None
