@@ -96,7 +96,10 @@ def _warnings(sop: Sop, doc: Document, today: date) -> list[Diagnostic]:
                 "rollback criteria; add 'rollback:'",
             )
     if sop.review:
-        due = sop.review.last_reviewed + timedelta(days=sop.review.every_days)
+        try:
+            due = sop.review.last_reviewed + timedelta(days=sop.review.every_days)
+        except OverflowError:  # due after the year 9999: not overdue today
+            due = date.max
         if due < today:
             warn(
                 ("review", "last_reviewed"),

@@ -319,3 +319,13 @@ def test_check_jsonschema_and_validate_accept_every_init_template(
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "ok -- validation done"), done.stdout
+
+
+@pytest.mark.parametrize(
+    "review",
+    ["{last_reviewed: 2026-01-01, every_days: 99999999999}", "{last_reviewed: 9999-12-01}"],
+)
+def test_a_review_due_beyond_the_calendar_is_not_overdue_and_no_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], review: str
+) -> None:
+    assert validate(tmp_path, capsys, HEAD + f"review: {review}\n" + STEP) == (0, [])
