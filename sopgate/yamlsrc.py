@@ -68,6 +68,8 @@ if _Loader.yaml_path_resolvers:  # pragma: no cover - a tag would depend on the 
 Path = tuple[str | int, ...]
 
 _ANCHOR = re.compile(r"&[^\s,\[\]{}]")
+#: ``[production[eu-west]]`` fails at the second bracket: a plain name ran into it.
+_BRACKETED = re.compile(r"(?<=[\w-])\[[^\s\[\]{},]+\]")
 
 MAX_DEPTH = 64
 _STR = "tag:yaml.org,2002:str"
@@ -189,6 +191,10 @@ def load(
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and problem.startswith("but "):  # "... in the stream, but found ..."
             problem = f"{exc.context}, {problem}"
+        lines = text.splitlines()
+        here = lines[mark.line] if mark and mark.line < len(lines) else ""
+        if mark and _BRACKETED.match(here, mark.column):
+            problem += "; quote an instance name in a [...] list, as in ['production[eu-west]']"
         raise InputError([Diagnostic(line, col, f"YAML syntax error: {problem}", path)]) from None
     except ReaderError as exc:
         line, col = _reader_place(text, exc.position)

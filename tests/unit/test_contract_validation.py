@@ -329,3 +329,21 @@ def test_a_review_due_beyond_the_calendar_is_not_overdue_and_no_crash(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], review: str
 ) -> None:
     assert validate(tmp_path, capsys, HEAD + f"review: {review}\n" + STEP) == (0, [])
+
+
+def test_an_unquoted_instance_in_a_flow_list_says_to_quote_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``needs`` may name an instance; in a ``[...]`` list YAML needs it quoted."""
+    text = (
+        HEAD + STEP + "    for_each: region\n  - id: q\n    owner: sre\n    needs: [p[eu-west]]\n"
+    )
+    assert validate(tmp_path, capsys, text) == (
+        2,
+        [
+            "s.yml:15:14: YAML syntax error: did not find expected ',' or ']'; quote an "
+            "instance name in a [...] list, as in ['production[eu-west]']"
+        ],
+    )
+    block = text.replace("needs: [p[eu-west]]", "needs:\n      - p[eu-west]")
+    assert validate(tmp_path, capsys, block) == (0, [])
