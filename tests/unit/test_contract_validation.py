@@ -347,3 +347,13 @@ def test_an_unquoted_instance_in_a_flow_list_says_to_quote_it(
     )
     block = text.replace("needs: [p[eu-west]]", "needs:\n      - p[eu-west]")
     assert validate(tmp_path, capsys, block) == (0, [])
+
+
+def test_a_window_without_days_would_never_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As with start == end: a gate that can never open is a mistake, not a policy."""
+    assert validate(tmp_path, capsys, HEAD + STEP + "    window: {days: []}\n") == (
+        2,
+        ["s.yml:12:20: window days is empty: it would never open; omit days for every day"],
+    )
