@@ -243,7 +243,7 @@ EvidenceEntry = Annotated[
 class Window(Model):
     """When a step may run; start-inclusive, end-exclusive, may cross midnight."""
 
-    days: tuple[Day, ...] = DAYS
+    days: tuple[Day, ...] = Field(default=DAYS, json_schema_extra={"minItems": 1})
     start: Clock = "00:00"
     end: Clock | None = Field(default=None, description="Omitted: until the end of the day.")
     timezone: Text = Field(

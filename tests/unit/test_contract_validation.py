@@ -257,6 +257,7 @@ AGREE = {
         False,
     ),
     "unknown key": (HEAD + STEP + "    aprovals: []\n", False),
+    "no days": (HEAD + STEP + "    window: {days: []}\n", False),
     "missing owner": (HEAD + "steps:\n  - id: p\n", False),
     "bad type": (HEAD + STEP + "    type: gate\n", False),
 }
