@@ -20,7 +20,11 @@ def sop(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any]:
                 'fields': {
                     'sopgate': {
                         'type': 'model-field',
-                        'schema': {'type': 'literal', 'expected': [1]},
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': fn('_version')},
+                            'schema': {'type': 'literal', 'expected': [1]},
+                        },
                     },
                     'name': {
                         'type': 'model-field',
@@ -89,6 +93,7 @@ def sop(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any]:
                                                                     'choices': [
                                                                         {
                                                                             'type': 'str',
+                                                                            'pattern': '^[^\\s\\[\\]{}](?:[^\\[\\]{}]*[^\\s\\[\\]{}])?$',
                                                                         },
                                                                         {
                                                                             'type': 'definition-ref',
@@ -147,7 +152,14 @@ def sop(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any]:
                                         'fields': {
                                             'last_reviewed': {
                                                 'type': 'model-field',
-                                                'schema': {'type': 'date'},
+                                                'schema': {
+                                                    'type': 'function-before',
+                                                    'function': {
+                                                        'type': 'no-info',
+                                                        'function': fn('_no_time'),
+                                                    },
+                                                    'schema': {'type': 'date'},
+                                                },
                                             },
                                             'every_days': {
                                                 'type': 'model-field',
@@ -623,6 +635,7 @@ def sop(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any]:
                                                                     'choices': [
                                                                         {
                                                                             'type': 'str',
+                                                                            'min_length': 1,
                                                                         },
                                                                         {
                                                                             'type': 'definition-ref',
@@ -659,6 +672,7 @@ def sop(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any]:
                                                                     'choices': [
                                                                         {
                                                                             'type': 'str',
+                                                                            'min_length': 1,
                                                                         },
                                                                         {
                                                                             'type': 'definition-ref',
@@ -820,13 +834,27 @@ def sop(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any]:
                                             'fields': {
                                                 'from_': {
                                                     'type': 'model-field',
-                                                    'schema': {'type': 'date'},
+                                                    'schema': {
+                                                        'type': 'function-before',
+                                                        'function': {
+                                                            'type': 'no-info',
+                                                            'function': fn('_no_time'),
+                                                        },
+                                                        'schema': {'type': 'date'},
+                                                    },
                                                     'validation_alias': 'from',
                                                     'serialization_alias': 'from',
                                                 },
                                                 'to': {
                                                     'type': 'model-field',
-                                                    'schema': {'type': 'date'},
+                                                    'schema': {
+                                                        'type': 'function-before',
+                                                        'function': {
+                                                            'type': 'no-info',
+                                                            'function': fn('_no_time'),
+                                                        },
+                                                        'schema': {'type': 'date'},
+                                                    },
                                                 },
                                                 'reason': {
                                                     'type': 'model-field',

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.reader import ReaderError
 
 from sopgate.errors import Diagnostic, InputError, UsageError
 
@@ -33,7 +34,8 @@ class _Loader(_SafeLoader):
     largest, the cyclic collector, is paused by ``sopgate.cli.main``). Without path
     resolvers (the safe loader has none) a plain scalar's tag depends on its text alone, so
     equal plain scalars (names, states, shas repeat in every entry) share one answer. The
-    table lives as long as one document's loader.
+    table lives as long as one document's loader. Booleans and numbers are read as YAML
+    1.2 reads them where 1.1 would surprise (see ``_yaml_1_2``).
     """
 
     def __init__(self, stream: str) -> None:
@@ -45,9 +47,19 @@ class _Loader(_SafeLoader):
             return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         tag = self._plain.get(value)  # a plain scalar: its tag depends on its text alone
         if tag is None:
-            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            found = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            tag = _yaml_1_2(found, value)
             self._plain[value] = tag
         return tag
+
+
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _yaml_1_2(tag: str, value: str) -> str:
+    """No base-60 numbers, as in YAML 1.2 (and check-jsonschema, editors): ``end: 16:00`` is
+    a time of day, not the number 960 that YAML 1.1 reads."""
+    return _STR if tag in _NUMBERS and ":" in value else tag
 
 
 if _Loader.yaml_path_resolvers:  # pragma: no cover - a tag would depend on the path too
@@ -56,6 +68,8 @@ if _Loader.yaml_path_resolvers:  # pragma: no cover - a tag would depend on the 
 Path = tuple[str | int, ...]
 
 _ANCHOR = re.compile(r"&[^\s,\[\]{}]")
+#: ``[production[eu-west]]`` fails at the second bracket: a plain name ran into it.
+_BRACKETED = re.compile(r"(?<=[\w-])\[[^\s\[\]{},]+\]")
 
 MAX_DEPTH = 64
 _STR = "tag:yaml.org,2002:str"
@@ -78,6 +92,8 @@ class Document:
     data: Any
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    #: What was wrong in the YAML itself (duplicate keys, tags), when loaded with ``collect``.
+    problems: tuple[Diagnostic, ...] = ()
 
     def value_pos(self, loc: Path) -> tuple[int, int]:
         """Where the value at ``loc`` starts, or its nearest known ancestor."""
@@ -118,7 +134,16 @@ def read_text(path: str, *, max_bytes: int, what: str, missing: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError([Diagnostic(1, 1, f"not UTF-8 text (byte {exc.start})", path)]) from None
+        line, col = _place(raw, exc.start)
+        message = f"not UTF-8 text (byte {exc.start})"
+        raise InputError([Diagnostic(line, col, message, path)]) from None
+
+
+def _place(raw: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of byte ``offset`` of ``raw``."""
+    before = raw[:offset]
+    start = before.rfind(b"\n") + 1
+    return before.count(b"\n") + 1, len(before[start:].decode("utf-8", "replace")) + 1
 
 
 def _too_big(size: int, max_bytes: int, what: str, path: str) -> None:
@@ -135,14 +160,25 @@ def _too_big(size: int, max_bytes: int, what: str, path: str) -> None:
     )
 
 
-def load(text: str, *, path: str, max_bytes: int, what: str, positions: bool = True) -> Document:
+def load(
+    text: str,
+    *,
+    path: str,
+    max_bytes: int,
+    what: str,
+    positions: bool = True,
+    collect: bool = False,
+) -> Document:
     """Parse ``text`` into a :class:`Document`, or raise :class:`InputError`.
 
     ``what`` names the expected content in messages ("SOP", "facts"). ``positions=False``
     records no positions (the document's tables stay empty; a caller that finds the data
     wrong loads again with them): the same data and the same checks, for large files whose
     every path would otherwise be recorded. A document that fails a check is always built
-    again with positions, so its errors are the same either way.
+    again with positions, so its errors are the same either way. With ``collect``, errors
+    found while building the data (duplicate keys, unsupported tags) are returned in
+    :attr:`Document.problems` with the data as far as it goes, for the caller to report
+    together with its own.
     """
     size = len(text.encode("utf-8", "surrogateescape"))
     if size > max_bytes:
@@ -153,15 +189,25 @@ def load(text: str, *, path: str, max_bytes: int, what: str, positions: bool = T
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and problem.startswith("but "):  # "... in the stream, but found ..."
+            problem = f"{exc.context}, {problem}"
+        lines = text.splitlines()
+        here = lines[mark.line] if mark and mark.line < len(lines) else ""
+        if mark and _BRACKETED.match(here, mark.column):
+            problem += "; quote an instance name in a [...] list, as in ['production[eu-west]']"
         raise InputError([Diagnostic(line, col, f"YAML syntax error: {problem}", path)]) from None
+    except ReaderError as exc:
+        line, col = _reader_place(text, exc.position)
+        message = f"YAML error: unacceptable character #x{exc.character:04X}: {exc.reason}"
+        raise InputError([Diagnostic(line, col, message, path)]) from None
     except yaml.YAMLError as exc:
         raise InputError([Diagnostic(1, 1, f"YAML error: {exc}", path)]) from None
     except RecursionError:
         raise InputError([Diagnostic(1, 1, "YAML nesting is too deep", path)]) from None
-    if node is None:
+    if node is None or _is_empty(node):
         raise InputError([Diagnostic(1, 1, f"empty file: expected a {what} mapping", path)])
     if _ANCHOR.search(text):  # without anchors there are no aliases to expand
-        _check_expansion(node, path)
+        _check_expansion(node, path, what)
     if not positions:
         fast = _Builder(path)
         data = fast.plain(node, 0)
@@ -169,14 +215,32 @@ def load(text: str, *, path: str, max_bytes: int, what: str, positions: bool = T
             return Document(path, data)
     builder = _Builder(path)
     data = builder.build(node, (), 0)
-    if builder.errors:
+    if builder.errors and not collect:
         raise InputError(builder.errors)
-    return Document(path, data, builder.values, builder.keys)
+    return Document(path, data, builder.values, builder.keys, tuple(builder.errors))
 
 
-def _check_expansion(root: yaml.Node, path: str) -> None:
-    """Refuse documents whose aliases expand far beyond their written size."""
+def _is_empty(node: yaml.Node) -> bool:
+    """A document with nothing in it but its markers (``---``, ``...``)."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:null"
+        and node.value == ""
+        and not node.style  # not '' or "" (libyaml writes '' for plain, PyYAML None)
+    )
+
+
+def _reader_place(text: str, position: int) -> tuple[int, int]:
+    """Where the reader stopped: libyaml counts bytes of the UTF-8 text, PyYAML characters."""
+    if _SafeLoader.__name__ != "CSafeLoader":  # pragma: no cover - depends on the build
+        position = len(text[:position].encode("utf-8", "surrogateescape"))
+    return _place(text.encode("utf-8", "surrogateescape"), position)
+
+
+def _check_expansion(root: yaml.Node, path: str, what: str) -> None:
+    """Refuse documents whose aliases expand far beyond their written size, or without end."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # entered, children not all measured yet
     unique = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
@@ -185,6 +249,20 @@ def _check_expansion(root: yaml.Node, path: str) -> None:
             continue
         children = _children(node)
         if not children_done:
+            if id(node) in open_:  # reached again from inside itself: an alias to itself
+                mark = node.start_mark
+                raise InputError(
+                    [
+                        Diagnostic(
+                            mark.line + 1,
+                            mark.column + 1,
+                            "recursive YAML alias: this anchored value contains an alias to "
+                            f"itself; a {what} file cannot contain itself",
+                            path,
+                        )
+                    ]
+                )
+            open_.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in sizes)
             continue

@@ -118,11 +118,12 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
         listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
         return doc.error(loc, f"unknown key '{key}'{_where(loc[:-1])}{hint}{listing}", at_key=True)
     if loc and loc[-1] == "[key]":
+        problem = "must not be empty" if kind == "string_too_short" else err["msg"].lower()
         return doc.error(
-            loc[:-1], f"invalid key {describe(value)}: {err['msg'].lower()}", at_key=True
+            loc[:-1], f"invalid key {describe(value)}{_where(loc[:-2])}: {problem}", at_key=True
         )
     name = _name(loc)
-    if kind == "literal_error" and loc == ("sopgate",):
+    if loc == ("sopgate",):  # whatever is wrong with it (true, "1", 10**40), it is no 1
         return doc.error(
             loc, f"unsupported format version {describe(value)}; this sopgate supports: 1"
         )
@@ -142,7 +143,7 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
     if kind in ("less_than_equal", "less_than"):
         limit = err.get("ctx", {}).get("le", err.get("ctx", {}).get("lt"))
         return doc.error(loc, f"{name}: must be at most {limit}, got {describe(value)}")
-    if kind == "too_short":
+    if kind in ("too_short", "string_too_short"):
         return doc.error(loc, f"{name}: must not be empty")
     if kind == "value_error":
         return doc.error(loc, f"{name}: {err.get('ctx', {}).get('error', err['msg'])}")
@@ -151,7 +152,7 @@ def _one(kind: str, loc: Path, err: Any, doc: Document, root: type[BaseModel]) -
 
 
 def _name(loc: Path) -> str:
-    parts = [str(p) if isinstance(p, str) else f"[{p}]" for p in loc]
+    parts = [(p or "['']") if isinstance(p, str) else f"[{p}]" for p in loc]
     return ".".join(parts).replace(".[", "[") or "document"
 
 

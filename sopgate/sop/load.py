@@ -48,17 +48,13 @@ def read_sop(path: str, *, today: date | None = None) -> LoadedSop:
 
 def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
     """Validate SOP ``text``; ``today`` judges the review schedule (default: the real date)."""
-    doc = load(text, path=path, max_bytes=MAX_SOP_BYTES, what="SOP")
+    doc = load(text, path=path, max_bytes=MAX_SOP_BYTES, what="SOP", collect=True)
     if not isinstance(doc.data, dict):
-        raise InputError(
-            [
-                doc.error(
-                    (),
-                    "the SOP must be a mapping of keys (sopgate, name, "
-                    f"roles, steps, ...), got {issues.describe(doc.data)}",
-                )
-            ]
+        message = (
+            "the SOP must be a mapping of keys (sopgate, name, roles, steps, ...), "
+            f"got {issues.describe(doc.data)}"
         )
+        raise InputError(_with_problems(doc, [doc.error((), message)]))
     errors = check_references(doc)
     sop: Sop | None = None
     try:
@@ -67,6 +63,7 @@ def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
         from sopgate.sop import spec  # the spec names the allowed keys (errors only)
 
         errors.extend(issues.diagnostics(exc, doc, spec.Sop))
+    errors = _with_problems(doc, errors)
     if errors or sop is None:
         raise InputError(_unique(errors))
     lines = {step.id: doc.value_pos(("steps", i))[0] for i, step in enumerate(sop.steps)}
@@ -77,6 +74,14 @@ def parse_sop(text: str, *, path: str, today: date | None = None) -> LoadedSop:
         lines=lines,
         warnings=tuple(sorted(_warnings(sop, doc, today or date.today()))),
     )
+
+
+def _with_problems(doc: Document, errors: list[Diagnostic]) -> list[Diagnostic]:
+    """The YAML's own errors (duplicate keys, tags) with the rest: every error at once. What
+    validation finds where the YAML already failed (a value dropped for its tag) would only
+    repeat it."""
+    spots = {(d.line, d.col) for d in doc.problems}
+    return [*doc.problems, *(d for d in errors if (d.line, d.col) not in spots)]
 
 
 def _unique(found: list[Diagnostic]) -> list[Diagnostic]:
@@ -98,7 +103,10 @@ def _warnings(sop: Sop, doc: Document, today: date) -> list[Diagnostic]:
                 "rollback criteria; add 'rollback:'",
             )
     if sop.review:
-        due = sop.review.last_reviewed + timedelta(days=sop.review.every_days)
+        try:
+            due = sop.review.last_reviewed + timedelta(days=sop.review.every_days)
+        except OverflowError:  # due after the year 9999: not overdue today
+            due = date.max
         if due < today:
             warn(
                 ("review", "last_reviewed"),

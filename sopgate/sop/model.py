@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
+from pydantic_core import PydanticCustomError
 
 from sopgate import _schemas
 from sopgate.compiled import build
@@ -28,6 +29,8 @@ HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION = r"^([0-9]+[wdhms])+$"
+#: The same, with at least one part that is not zero: what the JSON Schema can say of it.
+_NONZERO_DURATION = r"^([0-9]+[wdhms])*0*[1-9][0-9]*[wdhms]([0-9]+[wdhms])*$"
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 #: What an emergency override may skip; never needs, a failure or a rejection.
 Bypass = Literal["window", "freeze", "approvals", "checks"]
@@ -46,11 +49,32 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _not_zero(text: str) -> str:
-    if not parse_duration(text):
+    try:
+        length = parse_duration(text)
+    except OverflowError:
+        raise ValueError(
+            f"{text!r} is too long; at most {timedelta.max.days} days (use a duration such as "
+            "24h or 7d)"
+        ) from None
+    if not length:
         raise ValueError(
             f"{text!r} is zero: no approval would ever count; use a duration such as 24h or 7d"
         )
     return text
+
+
+def _no_time(value: Any) -> Any:
+    """A YAML timestamp is no date, even at midnight (pydantic would cut it to its date)."""
+    if isinstance(value, datetime):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    return value
+
+
+def _version(value: Any) -> Any:
+    """``sopgate: true`` is no version, though true == 1 in Python."""
+    if isinstance(value, bool):
+        raise ValueError("unsupported format version")
+    return value
 
 
 @functools.lru_cache(maxsize=1024)  # the same thresholds repeat across steps

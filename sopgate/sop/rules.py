@@ -121,6 +121,11 @@ def check_references(doc: Document) -> list[Diagnostic]:
                 check_timezone(window, (*at, "window"), fail)
             if window.get("start", "00:00") == window.get("end"):
                 fail((*at, "window", "end"), "window start and end are equal: it would never open")
+            if window.get("days") == []:
+                fail(
+                    (*at, "window", "days"),
+                    "window days is empty: it would never open; omit days for every day",
+                )
     for i, freeze in enumerate(list_of(data.get("freezes"))):
         if isinstance(freeze, dict):
             check_timezone(freeze, ("freezes", i), fail)

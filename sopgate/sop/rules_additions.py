@@ -51,8 +51,8 @@ def check_additions(
                     if expanded not in known:
                         fail(
                             (*at, "approvals", j, "role"),
-                            f"approvals of step '{sid}' expand to role '{expanded}' for region "
-                            f"{rid}, which is not defined; roles: {roles}",
+                            f"approvals of step '{sid}' expand to role '{expanded}' for "
+                            f"instance {sid}[{rid}], which is not defined; roles: {roles}",
                         )
             _waves(step.get("rollout"), at, sid, ids, fail)
         _window_zone(step.get("window"), at, sid, per_region, zones, fail)

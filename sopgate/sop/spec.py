@@ -21,9 +21,11 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from sopgate.sop.model import (
+    _NONZERO_DURATION,
     DAYS,
     DURATION,
     HHMM,
@@ -35,16 +37,26 @@ from sopgate.sop.model import (
     StepMethods,
     _comparison,
     _named,
+    _no_time,
     _not_zero,
     _path,
     _region,
     _rollout,
+    _version,
 )
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID)]
 Clock = Annotated[str, StringConstraints(pattern=HHMM)]
-Duration = Annotated[str, StringConstraints(pattern=DURATION), AfterValidator(_not_zero)]
+Duration = Annotated[
+    str,
+    StringConstraints(pattern=DURATION),
+    AfterValidator(_not_zero),
+    WithJsonSchema({"type": "string", "pattern": _NONZERO_DURATION}),
+]
+#: A calendar date, ``YYYY-MM-DD``.
+Date = Annotated[date, BeforeValidator(_no_time)]
+RegionId = Annotated[str, StringConstraints(pattern=REGION_ID)]
 #: What the JSON Schema can say of a comparison; the validator says the rest, with the fix.
 _COMPARISON_SHAPE = Annotated[str, StringConstraints(pattern=r"^\s*(>=|<=|==|!=|>|<)\s*\S")]
 Comparison = Annotated[str, BeforeValidator(_comparison, json_schema_input_type=_COMPARISON_SHAPE)]
@@ -57,12 +69,12 @@ class Model(BaseModel):
 class Region(Model):
     """A region of the scope: an id (``eu-west``), a display name and its time zone."""
 
-    id: Annotated[str, StringConstraints(pattern=REGION_ID)]
+    id: RegionId
     name: Text | None = None
     timezone: Text | None = Field(default=None, description="IANA name, for timezone: region.")
 
 
-RegionEntry = Annotated[Region, BeforeValidator(_region, json_schema_input_type=str | Region)]
+RegionEntry = Annotated[Region, BeforeValidator(_region, json_schema_input_type=RegionId | Region)]
 
 
 class Scope(Model):
@@ -76,7 +88,7 @@ class Scope(Model):
 class Review(Model):
     """Upkeep of the SOP itself: when it was last reviewed and how often it must be."""
 
-    last_reviewed: date
+    last_reviewed: Date
     every_days: StrictInt = Field(default=90, ge=1)
 
 
@@ -113,7 +125,7 @@ class CheckRule(Model):
     )
 
 
-CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type=str | CheckRule)]
+CheckEntry = Annotated[CheckRule, BeforeValidator(_named, json_schema_input_type=Text | CheckRule)]
 
 
 class EvidenceRule(Model):
@@ -125,14 +137,14 @@ class EvidenceRule(Model):
 
 
 EvidenceEntry = Annotated[
-    EvidenceRule, BeforeValidator(_path, json_schema_input_type=str | EvidenceRule)
+    EvidenceRule, BeforeValidator(_path, json_schema_input_type=Text | EvidenceRule)
 ]
 
 
 class Window(Model):
     """When a step may run; start-inclusive, end-exclusive, may cross midnight."""
 
-    days: tuple[Day, ...] = DAYS
+    days: tuple[Day, ...] = Field(default=DAYS, json_schema_extra={"minItems": 1})
     start: Clock = "00:00"
     end: Clock | None = Field(default=None, description="Omitted: until the end of the day.")
     timezone: Text = Field(
@@ -178,8 +190,8 @@ class Step(Model, StepMethods):
 
 
 class Freeze(Model):
-    from_: date = Field(alias="from")
-    to: date
+    from_: Date = Field(alias="from")
+    to: Date
     reason: str | None = None
     timezone: Text = "UTC"
     environments: tuple[Text, ...] = Field(
@@ -206,7 +218,7 @@ class Sop(Model, SopMethods):
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
 
-    sopgate: Literal[1]
+    sopgate: Annotated[Literal[1], BeforeValidator(_version)]
     name: Text
     description: str | None = None
     scope: Scope | None = None

@@ -32,8 +32,8 @@ _REGION_WINDOW = "    window: {days: [mon], start: '09:00', end: '17:00', timezo
             BASE + "    approvals: [{role: sre}, {role: 'approvers-{region}'}]\n",
             [
                 "s.yml:25:37: approvals of step 'production' expand to role "
-                "'approvers-ap-south' for region ap-south, which is not defined; roles: sre, "
-                "approvers-eu-west, approvers-us-east"
+                "'approvers-ap-south' for instance production[ap-south], which is not defined; "
+                "roles: sre, approvers-eu-west, approvers-us-east"
             ],
         ),
         (
@@ -80,7 +80,7 @@ _REGION_WINDOW = "    window: {days: [mon], start: '09:00', end: '17:00', timezo
         (
             "an empty query is reported once, by the model",
             BASE + "    evidence: [{path: r.json, require: {'': '>= 0.8'}}]\n",
-            ["s.yml:25:45: steps[1].evidence[0].require.: string should have at least 1 character"],
+            ["s.yml:25:45: steps[1].evidence[0].require['']: must not be empty"],
         ),
     ],
 )

@@ -61,7 +61,8 @@ def errors(text: str) -> list[str]:
             BASE + '    approvals: [{role: "approvers-{region}"}]\n',
             [
                 "s.yml:25:24: approvals of step 'production' expand to role "
-                f"'approvers-ap-south' for region ap-south, which is not defined; {ROLES}"
+                "'approvers-ap-south' for instance production[ap-south], which is not defined; "
+                f"{ROLES}"
             ],
         ),
         (
@@ -358,7 +359,7 @@ def test_every_region_role_missing_is_named() -> None:
     roles = "roles: sre, approvers-eu-west"
     assert errors(text) == [
         f"s.yml:24:24: approvals of step 'production' expand to role 'approvers-{r}' for "
-        f"region {r}, which is not defined; {roles}"
+        f"instance production[{r}], which is not defined; {roles}"
         for r in ("ap-south", "us-east")  # same place: sorted by message
     ]
 
