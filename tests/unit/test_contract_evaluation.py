@@ -1,0 +1,150 @@
+"""A contract audit of the evaluator, black-box through the CLI (DESIGN.md, "The facts
+snapshot", "Evaluation rules", "Additions to format 1", "Precise readings").
+
+Each case writes a SOP and a facts file, runs ``sopgate check STEP --format json`` (or
+``status``) and asserts the exit code, the decision and the reason text, as the acceptance
+suites do.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sopgate.cli import main
+
+SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+OLD = "1111111111111111111111111111111111111111"
+
+
+def at(hour: int, minute: int = 0, day: int = 26) -> str:
+    return f"2026-11-{day:02d}T{hour:02d}:{minute:02d}:00Z"
+
+
+def review(
+    user: str, state: str = "approved", sha: str | None = SHA, when: str | None = None
+) -> dict[str, Any]:
+    return {"user": user, "source": "review", "state": state, "sha": sha, "at": when or at(7)}
+
+
+def signoff(
+    user: str, step: str, when: str | None, state: str = "approved", **extra: Any
+) -> dict[str, Any]:
+    return {"user": user, "source": "signoff", "step": step, "state": state, "at": when, **extra}
+
+
+def job(
+    name: str, state: str = "success", when: str | None = None, app: str = "ci"
+) -> dict[str, Any]:
+    return {"name": name, "app": app, "state": state, "at": when or at(8)}
+
+
+class Result:
+    def __init__(self, code: int, data: dict[str, Any]) -> None:
+        self.code = code
+        self.data = data
+        self.steps = {s["id"]: s for s in data["steps"]}
+
+    def state(self, key: str) -> str:
+        return str(self.steps[key]["state"])
+
+    def reasons(self, key: str) -> list[str]:
+        return list(self.steps[key]["reasons"])
+
+
+def gate(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sop: str,
+    step: str | None = None,
+    **fields: Any,
+) -> Result:
+    data: dict[str, Any] = {
+        "facts": 1,
+        "platform": "local",
+        "commit": SHA,
+        "observed_at": at(10),
+    }
+    data.update(fields)
+    (tmp_path / "sop.yml").write_text(textwrap.dedent(sop))
+    (tmp_path / "facts.json").write_text(json.dumps(data))
+    command = ["check", step] if step else ["status"]
+    files = ["--sop", str(tmp_path / "sop.yml"), "--facts", str(tmp_path / "facts.json")]
+    code = main([*command, *files, "--format", "json"])
+    out, _err = capsys.readouterr()
+    result = Result(code, json.loads(out))
+    if step is not None:
+        assert result.data["decision"] == ("open" if code == 0 else "closed")
+    return result
+
+
+# -- "The step's own jobs do not enter its gate", also through a check glob ------------------
+
+OWN_JOBS = """
+    sopgate: 1
+    name: t
+    scope: {system: s, environments: [staging]}
+    roles:
+      sre: {users: [sam]}
+    steps:
+      - id: staging
+        owner: sre
+        environment: staging
+        jobs: [deploy-staging]
+        checks: ["*"]
+        rollback: redeploy
+"""
+
+
+@pytest.mark.parametrize(
+    ("own", "state", "reason"),
+    [
+        (job("deploy-staging", "pending"), "ready", "gate open: run deploy-staging (owner sre)"),
+        (
+            job("deploy-staging", "failure"),
+            "failed",
+            "gate open: the job may be retried (owner sre)",
+        ),
+    ],
+)
+def test_a_check_glob_does_not_pull_the_steps_own_job_into_its_gate(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    own: dict[str, Any],
+    state: str,
+    reason: str,
+) -> None:
+    result = gate(tmp_path, capsys, OWN_JOBS, "staging", checks=[job("unit"), own])
+    assert result.code == 0
+    assert result.state("staging") == state
+    assert reason in result.reasons("staging")
+    assert not any(r.startswith("check deploy-staging") for r in result.reasons("staging"))
+
+
+def test_a_check_glob_still_sees_other_checks_and_statuses_named_like_the_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing = [job("unit", "failure"), job("deploy-staging", "pending")]
+    result = gate(tmp_path, capsys, OWN_JOBS, "staging", checks=failing)
+    assert result.code == 1
+    assert result.reasons("staging") == ["check unit failed (owner sre)"]
+    status = [job("unit"), job("deploy-staging", "pending", app="status")]
+    result = gate(tmp_path, capsys, OWN_JOBS, "staging", checks=status)
+    assert result.code == 1
+    assert result.reasons("staging") == ["check deploy-staging is pending (owner sre)"]
+
+
+def test_a_check_that_matches_only_the_steps_own_jobs_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sop = OWN_JOBS.replace('checks: ["*"]', "checks: [deploy-staging]")
+    result = gate(tmp_path, capsys, sop, "staging", checks=[job("deploy-staging")])
+    assert result.code == 1
+    assert result.reasons("staging") == [
+        "check deploy-staging matches only this step's own jobs, which do not enter its "
+        "gate: it can never pass (owner sre)"
+    ]
