@@ -142,7 +142,7 @@ class _Judge:
                 needs_done = max(needs_done or other.done_at, other.done_at)
         # approvals, checks, evidence
         found = self.approvals.judge(
-            node, Timing(needs_done, tuple(pending)), self._separated(node)
+            node, Timing(needs_done, tuple(pending), node.key), self._separated(node)
         )
         check_waiting, failed, check_times = self._checks(node)
         evidence = missing_evidence(

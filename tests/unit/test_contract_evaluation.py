@@ -148,3 +148,90 @@ def test_a_check_that_matches_only_the_steps_own_jobs_says_so(
         "check deploy-staging matches only this step's own jobs, which do not enter its "
         "gate: it can never pass (owner sre)"
     ]
+
+
+# -- "Reasons say which fact is unknown", also before anyone has approved --------------------
+
+UNKNOWNS = """
+    sopgate: 1
+    name: t
+    roles:
+      security: {users: [sec-bob, sec-carol]}
+      rm: {users: [rita]}
+    steps:
+      - id: build
+        owner: security
+        checks: [unit]
+      - id: security-review
+        owner: security
+        approvals: [{role: security}]
+      - id: go
+        type: decision
+        owner: rm
+        approvals: [{role: rm, source: signoff}]
+"""
+COMMITS_UNKNOWN = (
+    "the change's commits are unknown (commits: null), so nobody counts where "
+    "contributors are excluded"
+)
+PUSH_UNKNOWN = (
+    "when the change was last pushed is unknown (pushed_at: null), so no sign-off counts "
+    "where fresh: true"
+)
+
+
+def test_unknown_commits_are_named_before_anyone_approved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = gate(tmp_path, capsys, UNKNOWNS, "security-review", commits=None, checks=[job("unit")])
+    assert result.code == 1
+    assert result.reasons("security-review") == [
+        "needs 1 approval from security (sec-bob, sec-carol); has 0",
+        COMMITS_UNKNOWN,
+    ]
+
+
+def test_unknown_push_time_is_named_and_no_sign_off_is_invited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change = {"id": 1, "author": "dave", "pushed_at": None}
+    done = {"checks": [job("unit")], "approvals": [review("sec-bob")]}
+    result = gate(tmp_path, capsys, UNKNOWNS, "go", change=change, **done)
+    assert result.code == 1
+    assert result.reasons("go") == ["needs 1 sign-off from rm (rita); has 0", PUSH_UNKNOWN]
+    # blocked, too: no "sign off after security-review is done" that would not count then
+    blocked = gate(tmp_path, capsys, UNKNOWNS, "go", change=change, checks=[job("unit")])
+    assert blocked.state("go") == "blocked"
+    assert blocked.reasons("go") == [
+        "waits for security-review (waiting; owner security)",
+        "needs 1 sign-off from rm (rita); has 0",
+        PUSH_UNKNOWN,
+    ]
+
+
+NEEDS_UNKNOWN = (
+    "the steps go needs were done at an unknown time (an entry without a time), so no "
+    "sign-off counts after them"
+)
+
+
+@pytest.mark.parametrize(
+    "signoffs",
+    [[], [signoff("rita", "go", at(9))]],
+    ids=["nobody signed off", "rita signed off"],
+)
+def test_needs_done_at_an_unknown_time_invite_no_sign_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], signoffs: list[dict[str, Any]]
+) -> None:
+    undated = {"user": "sec-bob", "source": "review", "state": "approved", "sha": SHA, "at": None}
+    result = gate(
+        tmp_path,
+        capsys,
+        UNKNOWNS,
+        "go",
+        checks=[job("unit")],
+        approvals=[undated, *signoffs],
+    )
+    assert result.code == 1
+    assert result.state("security-review") == "done"
+    assert result.reasons("go") == ["needs 1 sign-off from rm (rita); has 0", NEEDS_UNKNOWN]
