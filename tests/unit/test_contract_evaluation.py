@@ -235,3 +235,58 @@ def test_needs_done_at_an_unknown_time_invite_no_sign_off(
     assert result.code == 1
     assert result.state("security-review") == "done"
     assert result.reasons("go") == ["needs 1 sign-off from rm (rita); has 0", NEEDS_UNKNOWN]
+
+
+# -- an edited sign-off does not count, so it does not lift its giver's rejection either -----
+
+GO = """
+    sopgate: 1
+    name: t
+    roles:
+      rm: {users: [rita, rob]}
+    steps:
+      - id: go
+        type: decision
+        owner: rm
+        needs: []
+        approvals: [{role: rm, source: signoff}]
+"""
+REJECTED = "rejected by rob (rm, signoff): latency; rob can lift it with '/sop approve go'"
+
+
+@pytest.mark.parametrize("edited", [True, None], ids=["edited", "edit unknown"])
+@pytest.mark.parametrize("listed_first", [False, True], ids=["in order", "listed first"])
+def test_an_edited_approval_does_not_lift_a_rejection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edited: bool | None, listed_first: bool
+) -> None:
+    rejection = signoff("rob", "go", at(8), "rejected", reason="latency")
+    lifted = signoff("rob", "go", at(9), edited=edited)
+    entries = [lifted, rejection] if listed_first else [rejection, lifted]
+    result = gate(tmp_path, capsys, GO, "go", approvals=[*entries, signoff("rita", "go", at(9))])
+    assert result.code == 1
+    assert result.state("go") == "rejected"
+    assert result.reasons("go") == [REJECTED]
+
+
+def test_an_unedited_later_approval_lifts_a_rejection_past_an_edited_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    approvals = [
+        signoff("rob", "go", at(8), "rejected", reason="latency"),
+        signoff("rob", "go", at(9), edited=True),
+        signoff("rob", "go", at(9, 30)),
+    ]
+    result = gate(tmp_path, capsys, GO, "go", approvals=approvals)
+    assert (result.code, result.state("go"), result.reasons("go")) == (0, "done", [])
+
+
+def test_an_edited_approval_still_cancels_an_earlier_approval(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    approvals = [signoff("rob", "go", at(8)), signoff("rob", "go", at(9), edited=True)]
+    result = gate(tmp_path, capsys, GO, "go", approvals=approvals)
+    assert result.code == 1
+    assert result.reasons("go") == [
+        "needs 1 sign-off from rm (rita, rob); has 0 (comment '/sop approve go')",
+        "rob's sign-off comment was edited, so it does not count",
+    ]
