@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sopgate.cli import main
+from sopgate.evaluate import evaluate
+from sopgate.facts import Facts
+from sopgate.sop.load import parse_sop
 
 SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 OLD = "1111111111111111111111111111111111111111"
@@ -290,3 +296,152 @@ def test_an_edited_approval_still_cancels_an_earlier_approval(
         "needs 1 sign-off from rm (rita, rob); has 0 (comment '/sop approve go')",
         "rob's sign-off comment was edited, so it does not count",
     ]
+
+
+# -- invariants: more evidence against a gate never opens it ---------------------------------
+# In-process (hypothesis runs hundreds of cases); the SOP mixes every rule family that
+# reads approvals, checks and time, including separate_from, four eyes and an emergency.
+
+INVARIANT_SOP = """
+    sopgate: 1
+    name: p
+    scope: {system: s, environments: [prod], regions: [eu, us]}
+    roles:
+      sec: {users: [ann, ben]}
+      ops: {users: [ben, cat]}
+      rel: {users: [cat, dan], groups: [org/rel]}
+    emergency: {role: rel, bypass: [window, freeze, approvals, checks]}
+    steps:
+      - id: scan
+        owner: sec
+        needs: []
+        checks: [scan, "lint-*"]
+        approvals: [{role: sec}]
+      - id: build
+        owner: ops
+        jobs: [build]
+        checks: ["*"]
+        approvals: [{role: ops, source: signoff}]
+      - id: go
+        type: decision
+        owner: rel
+        approvals: [{role: rel, source: signoff}, {role: sec, source: signoff, after: any}]
+        separate_from: [scan]
+      - id: prod
+        owner: ops
+        environment: prod
+        rollback: redeploy
+        for_each: region
+        rollout: sequential
+        jobs: ["deploy-{region}"]
+        checks: [{name: "smoke-{region}", app: status}]
+        approvals: [{role: ops, source: signoff, after: any}]
+    freezes:
+      - {from: 2026-12-20, to: 2027-01-04, regions: [us]}
+      - {from: 2026-12-24, to: 2026-12-26, timezone: Asia/Tokyo}
+"""
+LOADED = parse_sop(textwrap.dedent(INVARIANT_SOP), path=".sopgate.yml", today=date(2026, 11, 26))
+PEOPLE = ["ann", "ben", "BEN", "cat", "dan", "eve", "x[bot]"]
+KEYS = ["scan", "build", "go", "prod", "prod[eu]", "prod[us]"]
+NAMES = ["scan", "lint-a", "build", "deploy-eu", "deploy-us", "smoke-eu", "smoke-us"]
+
+
+def minutes(n: int) -> str:
+    return (datetime(2026, 11, 26, 8, 0, tzinfo=UTC) + timedelta(minutes=n)).isoformat()
+
+
+entry_time = st.one_of(st.none(), st.integers(0, 120).map(minutes))
+approval_entries = st.lists(
+    st.fixed_dictionaries(
+        {
+            "user": st.sampled_from(PEOPLE),
+            "source": st.sampled_from(["review", "signoff", "signoff", "emergency"]),
+            "state": st.sampled_from(["approved", "approved", "rejected", "dismissed"]),
+            "step": st.sampled_from(KEYS),
+            "sha": st.sampled_from([SHA, SHA, OLD, None]),
+            "at": entry_time,
+            "edited": st.sampled_from([False, False, True, None]),
+            "reason": st.sampled_from([None, "INC-1"]),
+        }
+    ),
+    max_size=10,
+)
+check_entries = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(NAMES),
+            "app": st.sampled_from(["ci", "ci", "status"]),
+            "state": st.sampled_from(["success", "success", "failure", "pending", "skipped"]),
+            "at": entry_time,
+        }
+    ),
+    max_size=12,
+)
+groups = st.sampled_from([{}, {"org/rel": ["eve"]}, {"org/rel": None}])
+INVARIANTS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def closed(approvals: list[dict[str, Any]], checks: list[dict[str, Any]], **more: Any) -> set[str]:
+    data: dict[str, Any] = {"facts": 1, "platform": "local", "commit": SHA}
+    data.update(observed_at="2026-11-26T10:00:00Z", approvals=approvals, checks=checks)
+    data.update(more)
+    evaluation = evaluate(LOADED, Facts.model_validate(data))
+    return {result.key for result in evaluation.steps if not result.gate_open}
+
+
+@INVARIANTS
+@given(
+    approval_entries,
+    check_entries,
+    groups,
+    st.sampled_from(PEOPLE),
+    st.sampled_from(["review", "signoff"]),
+    st.sampled_from(KEYS),
+    st.one_of(st.none(), st.integers(0, 200).map(minutes)),
+)
+def test_adding_a_rejection_never_opens_a_gate(
+    approvals: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    members: dict[str, Any],
+    user: str,
+    source: str,
+    step: str,
+    when: str | None,
+) -> None:
+    rejection = {"user": user, "source": source, "state": "rejected", "step": step, "at": when}
+    before = closed(approvals, checks, groups=members)
+    assert before <= closed([*approvals, rejection], checks, groups=members)
+
+
+@INVARIANTS
+@given(
+    approval_entries,
+    check_entries,
+    st.sampled_from(NAMES),
+    st.sampled_from(["ci", "status"]),
+    st.sampled_from(["failure", "pending", "cancelled", "skipped"]),
+    st.one_of(st.none(), st.integers(121, 200).map(minutes)),
+)
+def test_adding_a_later_unfinished_or_failed_run_never_opens_a_gate(
+    approvals: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    name: str,
+    app: str,
+    state: str,
+    when: str | None,
+) -> None:
+    later = {"name": name, "app": app, "state": state, "at": when}
+    assert closed(approvals, checks) <= closed(approvals, [*checks, later])
+
+
+@INVARIANTS
+@given(approval_entries, check_entries, st.sampled_from(["2026-12-21", "2026-12-25"]))
+def test_moving_observed_at_into_a_freeze_never_opens_a_gate(
+    approvals: list[dict[str, Any]], checks: list[dict[str, Any]], day: str
+) -> None:
+    frozen = closed(approvals, checks, observed_at=f"{day}T10:00:00Z")
+    assert closed(approvals, checks) <= frozen
+    # and it closes every frozen instance that no emergency override opens
+    overridden = {a["step"] for a in approvals if a["source"] == "emergency"}
+    hit = {"prod[us]"} if day == "2026-12-21" else {"prod[eu]", "prod[us]"}
+    assert hit - overridden - {"prod"} <= frozen
