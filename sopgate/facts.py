@@ -77,6 +77,12 @@ def _record_digest(value: Any) -> Any:
     return value
 
 
+def _null_is_empty(value: Any) -> Any:
+    # "A platform that cannot tell a value writes null": for a mapping whose absent entries
+    # already mean unknown (groups, documents), null is the same as empty.
+    return {} if value is None else value
+
+
 StepKey = Annotated[str, AfterValidator(_step_key)]
 RecordDigest = Annotated[str, AfterValidator(_record_digest)]
 
@@ -151,7 +157,9 @@ class Facts(Model):
     approvals: tuple[Approval, ...] | None = ()
     checks: tuple[Check, ...] | None = ()
     files: tuple[str, ...] | None = ()
-    groups: dict[str, tuple[str, ...] | None] = {}
+    #: Resolved group membership; a group absent here (or null, or all of them when null)
+    #: has no known members.
+    groups: Annotated[dict[str, tuple[str, ...] | None], BeforeValidator(_null_is_empty)] = {}
     notes: tuple[str, ...] = ()
     sop_changed: StrictBool = False  # the change edits the SOP file: its owners must approve
     #: The change's commits; absent = none known, null = unknown (contributor rules count
@@ -162,7 +170,7 @@ class Facts(Model):
     rerun_by: Name | None = None
     #: Parsed content of evidence documents read for ``require``: PATH -> JSON value; a path
     #: absent here, or null, is unknown.
-    documents: dict[str, Any] = {}
+    documents: Annotated[dict[str, Any], BeforeValidator(_null_is_empty)] = {}
     #: The records of gates that opened: plan key -> ``report_digest`` of that gate's
     #: ``sopgate-report.json``, from the digest its ``sopgate/KEY`` commit status carries.
     #: A step absent here has no known record.

@@ -445,3 +445,37 @@ def test_moving_observed_at_into_a_freeze_never_opens_a_gate(
     overridden = {a["step"] for a in approvals if a["source"] == "emergency"}
     hit = {"prod[us]"} if day == "2026-12-21" else {"prod[eu]", "prod[us]"}
     assert hit - overridden - {"prod"} <= frozen
+
+
+# -- "A platform that cannot tell a value writes null": also for groups and documents --------
+
+NULLS = """
+    sopgate: 1
+    name: t
+    roles:
+      sec: {users: [ann], groups: [org/sec]}
+    steps:
+      - id: review
+        owner: sec
+        needs: []
+        approvals: [{role: sec}]
+        evidence: [{path: eval.json, require: {auc: ">= 0.8"}}]
+"""
+
+
+def test_null_groups_and_documents_are_unknown_not_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nulls = {"groups": None, "documents": None, "files": ["eval.json"]}
+    result = gate(tmp_path, capsys, NULLS, "review", approvals=[review("eve")], **nulls)
+    assert result.code == 1
+    assert result.reasons("review") == [
+        "needs 1 approval from sec (ann, members of org/sec); has 0",
+        "membership of org/sec is unknown, so nobody holds sec through it",
+        "eval.json: its content is unknown (not read into the facts)",
+    ]
+    known = {"groups": {"org/sec": ["eve"]}, "documents": {"eval.json": {"auc": 0.9}}}
+    result = gate(
+        tmp_path, capsys, NULLS, "review", approvals=[review("eve")], files=["eval.json"], **known
+    )
+    assert (result.code, result.reasons("review")) == (0, [])
