@@ -479,3 +479,46 @@ def test_null_groups_and_documents_are_unknown_not_invalid(
         tmp_path, capsys, NULLS, "review", approvals=[review("eve")], files=["eval.json"], **known
     )
     assert (result.code, result.reasons("review")) == (0, [])
+
+
+# -- run_by: a role held through a group whose membership is unknown says so -----------------
+
+RUN_BY = """
+    sopgate: 1
+    name: t
+    scope: {system: s, environments: [production]}
+    roles:
+      rm: {users: [rita], groups: [org/rm]}
+    steps:
+      - id: production
+        owner: rm
+        needs: []
+        environment: production
+        jobs: [deploy]
+        rollback: redeploy
+        run_by: [rm]
+"""
+RM_UNKNOWN = "membership of org/rm is unknown, so nobody holds rm through it"
+
+
+@pytest.mark.parametrize(
+    ("initiator", "first"),
+    [
+        (
+            None,
+            "only rm may start production (rita, members of org/rm); who started this run "
+            "is unknown",
+        ),
+        ("dave", "only rm may start production; started by dave"),
+    ],
+)
+def test_run_by_names_a_group_of_unknown_membership(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], initiator: str | None, first: str
+) -> None:
+    result = gate(tmp_path, capsys, RUN_BY, "production", initiator=initiator)
+    assert result.code == 1
+    assert result.reasons("production") == [first, RM_UNKNOWN]
+    known = gate(
+        tmp_path, capsys, RUN_BY, "production", initiator="DAVE", groups={"org/rm": ["dave"]}
+    )
+    assert (known.code, known.state("production")) == (0, "ready")
