@@ -203,7 +203,7 @@ class ApprovalRules:
         if age <= parse_duration(rule.max_age):
             return None
         again = _AGAIN.get(entry.source, "approve the deployment again")
-        return f"{entry.user}'s {noun} is {_age_text(age)} old (max {rule.max_age}): {again}"
+        return f"{entry.user}'s {noun} is {_age_text(age)} old; max {rule.max_age}: {again}"
 
     # -- reasons -----------------------------------------------------------------------------
 

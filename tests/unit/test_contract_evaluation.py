@@ -522,3 +522,18 @@ def test_run_by_names_a_group_of_unknown_membership(
         tmp_path, capsys, RUN_BY, "production", initiator="DAVE", groups={"org/rm": ["dave"]}
     )
     assert (known.code, known.state("production")) == (0, "ready")
+
+
+# -- max_age: the reason reads as DESIGN.md words it -------------------------------------------
+
+
+def test_max_age_reason_is_worded_as_the_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sop = GO.replace("source: signoff}", "source: signoff, max_age: 24h}")
+    old = signoff("rita", "go", "2026-11-25T04:00:00Z")
+    result = gate(tmp_path, capsys, sop, "go", approvals=[old])
+    assert result.code == 1
+    assert "rita's sign-off is 30h old; max 24h: sign off again" in result.reasons("go")
+    exactly = signoff("rita", "go", "2026-11-25T10:00:00Z")  # 24h old is not older than 24h
+    assert gate(tmp_path, capsys, sop, "go", approvals=[exactly]).code == 0
