@@ -234,6 +234,11 @@ class ApprovalRules:
                 text += f" (sign off after {_done(timing.pending)})"
             else:
                 text += f" (comment '/sop approve {node.key}')"
+        elif rule.source == "deployment" and node.step.environment is None:
+            text += (
+                " (a deployment approval counts only for a step with that environment, and "
+                f"{node.key} has none)"
+            )
         elif rule.source == "deployment":
             text += f" (approve the {node.step.environment} deployment)"
         found = [text] if never is None else [text, never]

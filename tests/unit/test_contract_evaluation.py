@@ -537,3 +537,54 @@ def test_max_age_reason_is_worded_as_the_contract(
     assert "rita's sign-off is 30h old; max 24h: sign off again" in result.reasons("go")
     exactly = signoff("rita", "go", "2026-11-25T10:00:00Z")  # 24h old is not older than 24h
     assert gate(tmp_path, capsys, sop, "go", approvals=[exactly]).code == 0
+
+
+# -- reasons that named nothing actionable ---------------------------------------------------
+
+NO_ENVIRONMENT = """
+    sopgate: 1
+    name: t
+    roles:
+      sec: {users: [ann]}
+      oncall: {groups: [org/oncall]}
+    emergency: {role: oncall, bypass: [approvals]}
+    steps:
+      - id: a
+        owner: sec
+        needs: []
+        approvals: [{role: sec, source: deployment}]
+"""
+
+
+def test_a_deployment_rule_on_a_step_without_environment_says_none_can_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = gate(tmp_path, capsys, NO_ENVIRONMENT, "a")
+    assert result.code == 1
+    assert result.reasons("a") == [
+        "needs 1 deployment approval from sec (ann); has 0 (a deployment approval counts "
+        "only for a step with that environment, and a has none)"
+    ]
+
+
+def test_an_emergency_by_someone_in_a_group_of_unknown_membership_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emergency = {"user": "olga", "source": "emergency", "step": "a", "state": "approved"}
+    result = gate(tmp_path, capsys, NO_ENVIRONMENT, "a", approvals=[{**emergency, "reason": "x"}])
+    assert result.code == 1
+    assert result.reasons("a")[1:] == [
+        "an emergency override needs 1 person holding oncall (comment '/sop emergency a "
+        "REASON'); has 0",
+        "olga's emergency override does not count: olga does not hold oncall (membership of "
+        "org/oncall is unknown, so nobody holds oncall through it)",
+    ]
+    known = gate(
+        tmp_path,
+        capsys,
+        NO_ENVIRONMENT,
+        "a",
+        approvals=[{**emergency, "reason": "x"}],
+        groups={"org/oncall": ["olga"]},
+    )
+    assert (known.code, known.data.get("emergency")) == (0, True)
