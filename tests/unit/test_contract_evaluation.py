@@ -588,3 +588,35 @@ def test_an_emergency_by_someone_in_a_group_of_unknown_membership_says_so(
         groups={"org/oncall": ["olga"]},
     )
     assert (known.code, known.data.get("emergency")) == (0, True)
+
+
+# -- web-flow is GitHub's committer; on GitLab it is just a login ----------------------------
+
+CONTRIBUTED = """
+    sopgate: 1
+    name: t
+    roles:
+      sec: {users: [web-flow, ann]}
+    steps:
+      - id: a
+        owner: sec
+        needs: []
+        approvals: [{role: sec}]
+"""
+
+
+@pytest.mark.parametrize(("platform", "code"), [("github", 0), ("local", 0), ("gitlab", 1)])
+def test_web_flow_is_ignored_as_a_contributor_only_off_gitlab(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], platform: str, code: int
+) -> None:
+    commits = [{"sha": OLD, "author": "ann", "committer": "Web-Flow", "at": at(6)}]
+    approvals = [review("web-flow")]
+    result = gate(
+        tmp_path, capsys, CONTRIBUTED, "a", platform=platform, commits=commits, approvals=approvals
+    )
+    assert result.code == code
+    if code:
+        assert result.reasons("a")[1] == (
+            "web-flow authored or committed a commit of the change and cannot approve it "
+            "(allow_contributor: false)"
+        )
