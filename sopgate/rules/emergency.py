@@ -87,7 +87,7 @@ def _not_counted(
     if not people.holds(entry.user, role):
         unknown = [
             f"membership of {group} is unknown, so nobody holds {role} through it"
-            for group in people.unknown_groups.get(role, ())
+            for group in people.unknown_groups[role]
         ]
         return f"{entry.user} does not hold {role}" + (
             f" ({'; '.join(unknown)})" if unknown else ""

@@ -546,7 +546,7 @@ NO_ENVIRONMENT = """
     name: t
     roles:
       sec: {users: [ann]}
-      oncall: {groups: [org/oncall]}
+      oncall: {groups: [org/oncall, org/ic]}
     emergency: {role: oncall, bypass: [approvals]}
     steps:
       - id: a
@@ -577,7 +577,8 @@ def test_an_emergency_by_someone_in_a_group_of_unknown_membership_says_so(
         "an emergency override needs 1 person holding oncall (comment '/sop emergency a "
         "REASON'); has 0",
         "olga's emergency override does not count: olga does not hold oncall (membership of "
-        "org/oncall is unknown, so nobody holds oncall through it)",
+        "org/oncall is unknown, so nobody holds oncall through it; membership of org/ic is "
+        "unknown, so nobody holds oncall through it)",
     ]
     known = gate(
         tmp_path,
@@ -585,7 +586,7 @@ def test_an_emergency_by_someone_in_a_group_of_unknown_membership_says_so(
         NO_ENVIRONMENT,
         "a",
         approvals=[{**emergency, "reason": "x"}],
-        groups={"org/oncall": ["olga"]},
+        groups={"org/oncall": ["olga"], "org/ic": []},
     )
     assert (known.code, known.data.get("emergency")) == (0, True)
 
@@ -620,3 +621,26 @@ def test_web_flow_is_ignored_as_a_contributor_only_off_gitlab(
             "web-flow authored or committed a commit of the change and cannot approve it "
             "(allow_contributor: false)"
         )
+
+
+def test_an_unknown_push_time_says_nothing_about_review_approvals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change = {"id": 1, "author": "dave", "pushed_at": None}
+    result = gate(
+        tmp_path, capsys, UNKNOWNS, "security-review", change=change, checks=[job("unit")]
+    )
+    assert result.code == 1
+    assert result.reasons("security-review") == [
+        "needs 1 approval from security (sec-bob, sec-carol); has 0"
+    ]
+    fresh = gate(
+        tmp_path,
+        capsys,
+        UNKNOWNS,
+        "security-review",
+        change=change,
+        checks=[job("unit")],
+        approvals=[review("sec-carol")],
+    )
+    assert (fresh.code, fresh.state("security-review")) == (0, "done")
