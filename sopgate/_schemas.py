@@ -1588,14 +1588,21 @@ def facts(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any
                     'schema': {
                         'type': 'default',
                         'schema': {
-                            'type': 'dict',
-                            'keys_schema': {'type': 'str'},
-                            'values_schema': {
-                                'type': 'nullable',
-                                'schema': {
-                                    'type': 'tuple',
-                                    'items_schema': [{'type': 'str'}],
-                                    'variadic_item_index': 0,
+                            'type': 'function-before',
+                            'function': {
+                                'type': 'no-info',
+                                'function': fn('_null_is_empty'),
+                            },
+                            'schema': {
+                                'type': 'dict',
+                                'keys_schema': {'type': 'str'},
+                                'values_schema': {
+                                    'type': 'nullable',
+                                    'schema': {
+                                        'type': 'tuple',
+                                        'items_schema': [{'type': 'str'}],
+                                        'variadic_item_index': 0,
+                                    },
                                 },
                             },
                         },
@@ -1736,9 +1743,16 @@ def facts(cls: Callable[[str], type], fn: Callable[[str], Any]) -> dict[str, Any
                     'schema': {
                         'type': 'default',
                         'schema': {
-                            'type': 'dict',
-                            'keys_schema': {'type': 'str'},
-                            'values_schema': {'type': 'any'},
+                            'type': 'function-before',
+                            'function': {
+                                'type': 'no-info',
+                                'function': fn('_null_is_empty'),
+                            },
+                            'schema': {
+                                'type': 'dict',
+                                'keys_schema': {'type': 'str'},
+                                'values_schema': {'type': 'any'},
+                            },
                         },
                         'default': {},
                     },

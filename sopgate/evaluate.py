@@ -142,7 +142,7 @@ class _Judge:
                 needs_done = max(needs_done or other.done_at, other.done_at)
         # approvals, checks, evidence
         found = self.approvals.judge(
-            node, Timing(needs_done, tuple(pending)), self._separated(node)
+            node, Timing(needs_done, tuple(pending), node.key), self._separated(node)
         )
         check_waiting, failed, check_times = self._checks(node)
         evidence = missing_evidence(
@@ -273,9 +273,15 @@ class _Judge:
         for rule in step.checks:
             pattern = node.expand(rule.name)
             label = f"{pattern} ({rule.app})" if rule.app else pattern
-            entries = self.checks.matching(pattern, rule.app)
+            matched = self.checks.matching(pattern, rule.app)
+            entries = [e for e in matched if not self._own_job(node, e)]
             if not entries:
-                waiting.append(f"check {label} has not reported (owner {step.owner})")
+                waiting.append(
+                    f"check {label} matches only this step's own jobs, which do not enter its "
+                    f"gate: it can never pass (owner {step.owner})"
+                    if matched
+                    else f"check {label} has not reported (owner {step.owner})"
+                )
                 continue
             bad = [e.name for e in entries if e.state == "failure"]
             if bad:
@@ -287,6 +293,14 @@ class _Judge:
             if not open_:
                 times.extend(e.at or gates.UNKNOWN_TIME for e in entries)
         return waiting, failed, times
+
+    def _own_job(self, node: Node, entry: Check) -> bool:
+        """Whether ``entry`` is a run of one of ``node``'s own jobs: those never enter its
+        gate, not even through a check pattern that also matches them (DESIGN.md, "The gate
+        of a step")."""
+        return entry.app == self.facts.ci_app and any(
+            gates.glob_regex(node.expand(pattern)).match(entry.name) for pattern in node.step.jobs
+        )
 
     def _jobs(self, node: Node) -> tuple[list[str], bool, list[datetime]]:
         """Failed jobs, whether the jobs succeeded (every pattern matched a job and every

@@ -67,6 +67,12 @@ def _record_digest(value: Any) -> Any:
     return value
 
 
+def _null_is_empty(value: Any) -> Any:
+    # "A platform that cannot tell a value writes null": for a mapping whose absent entries
+    # already mean unknown (groups, documents), null is the same as empty.
+    return {} if value is None else value
+
+
 class ChangeMethods:
     """What a change knows beyond its fields (for the spec model and the built class)."""
 

@@ -29,6 +29,7 @@ from sopgate.facts import (
     Platform,
     Source,
     _no_numbers,
+    _null_is_empty,
     _record_digest,
     _step_key,
 )
@@ -105,7 +106,9 @@ class Facts(Model, FactsMethods):
     approvals: tuple[Approval, ...] | None = ()
     checks: tuple[Check, ...] | None = ()
     files: tuple[str, ...] | None = ()
-    groups: dict[str, tuple[str, ...] | None] = {}
+    #: Resolved group membership; a group absent here (or null, or all of them when null)
+    #: has no known members.
+    groups: Annotated[dict[str, tuple[str, ...] | None], BeforeValidator(_null_is_empty)] = {}
     notes: tuple[str, ...] = ()
     sop_changed: StrictBool = False  # the change edits the SOP file: its owners must approve
     #: The change's commits; absent = none known, null = unknown (contributor rules count
@@ -116,7 +119,7 @@ class Facts(Model, FactsMethods):
     rerun_by: Name | None = None
     #: Parsed content of evidence documents read for ``require``: PATH -> JSON value; a path
     #: absent here, or null, is unknown.
-    documents: dict[str, Any] = {}
+    documents: Annotated[dict[str, Any], BeforeValidator(_null_is_empty)] = {}
     #: The records of gates that opened: plan key -> ``report_digest`` of that gate's
     #: ``sopgate-report.json``, from the digest its ``sopgate/KEY`` commit status carries.
     #: A step absent here has no known record.

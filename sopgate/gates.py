@@ -103,29 +103,31 @@ _SEVERITY = {"approved": 0, "dismissed": 1, "rejected": 2}
 class ApprovalIndex:
     """The latest approval entry per user and (source, step or environment).
 
-    Dated entries order by ``at`` (a tie goes to the later entry in the list). An entry with
-    no time could be the latest or not, so it is never favourable: among the latest dated
-    entry and every undated one of the same key, the most unfavourable state wins (a
-    rejection over a dismissal over an approval).
+    Dated entries order by ``at`` (a tie goes to the later entry in the list). An edited
+    approval (or one whose edit is unknown) does not count, so it is no withdrawal of its
+    giver's earlier rejection either: the rejection stays the latest. An entry with no time
+    could be the latest or not, so it is never favourable: among the latest dated entry and
+    every undated one of the same key, the most unfavourable state wins (a rejection over a
+    dismissal over an approval).
     """
 
     def __init__(self, approvals: Iterable[Approval]) -> None:
-        dated: dict[tuple[str, str, str | None], tuple[datetime, Approval]] = {}
+        dated: dict[tuple[str, str, str | None], list[tuple[datetime, int, Approval]]] = {}
         undated: dict[tuple[str, str, str | None], list[Approval]] = {}
-        for entry in approvals:
+        for position, entry in enumerate(approvals):
             scope = entry.environment if entry.source == "deployment" else entry.step
             if entry.source == "review":
                 scope = None
             key: tuple[str, str, str | None] = (login(entry.user), entry.source, scope)
             if entry.at is None:
                 undated.setdefault(key, []).append(entry)
-            elif key not in dated or entry.at >= dated[key][0]:
-                dated[key] = (entry.at, entry)
+            else:
+                dated.setdefault(key, []).append((entry.at, position, entry))
         self.by_scope: dict[tuple[str, str | None], list[Approval]] = {}
         for user_scope in dict.fromkeys([*dated, *undated]):
             candidates = undated.get(user_scope, [])
             if user_scope in dated:
-                candidates = [dated[user_scope][1], *candidates]
+                candidates = [_latest(sorted(dated[user_scope])), *candidates]
             latest = max(reversed(candidates), key=lambda e: _SEVERITY[e.state])
             self.by_scope.setdefault((user_scope[1], user_scope[2]), []).append(latest)
 
@@ -134,6 +136,17 @@ class ApprovalIndex:
         for scope in dict.fromkeys(scopes):
             found.extend(self.by_scope.get((source, scope), ()))
         return found
+
+
+def _latest(ordered: list[tuple[datetime, int, Approval]]) -> Approval:
+    """The latest of entries in (at, position) order; an edited approval never replaces a
+    rejection."""
+    latest = ordered[0][2]
+    for _at, _position, entry in ordered[1:]:
+        if latest.state == "rejected" and entry.state == "approved" and entry.edited is not False:
+            continue
+        latest = entry
+    return latest
 
 
 class CheckIndex:

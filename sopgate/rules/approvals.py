@@ -39,6 +39,7 @@ class Timing:
 
     needs_done: datetime | None
     pending: tuple[str, ...]
+    key: str = ""  # the node's key, for reasons
 
 
 class ApprovalRules:
@@ -151,6 +152,9 @@ class ApprovalRules:
             return f"{entry.user}'s sign-off comment was edited, so it does not count"
         if entry.at is None:
             return f"{entry.user}'s sign-off has no known time, so it does not count"
+        never = self._no_signoff_counts(rule, timing)
+        if never:
+            return never
         if rule.after == "needs":
             if timing.pending:
                 return (
@@ -162,18 +166,28 @@ class ApprovalRules:
                     f"{entry.user} signed off at {stamp(entry.at)}, before the steps it "
                     f"needs were done ({stamp(timing.needs_done)}): sign off again"
                 )
+        pushed = self.facts.change.pushed_at if self.facts.change else None
+        if rule.fresh and pushed is not None and entry.at <= pushed:
+            return (
+                f"{entry.user} signed off at {stamp(entry.at)}, before the change's latest "
+                f"push ({stamp(pushed)}): sign off again"
+            )
+        return None
+
+    def _no_signoff_counts(self, rule: ApprovalRule, timing: Timing) -> str | None:
+        """Why no sign-off can count for ``rule`` whenever it is given: a fact it must come
+        after is unknown. Reasons then name that fact and invite no sign-off."""
         change = self.facts.change
-        if rule.fresh and change is not None:
-            if change.push_unknown:
-                return (
-                    "when the change was last pushed is unknown (pushed_at: null), so no "
-                    "sign-off counts where fresh: true"
-                )
-            if change.pushed_at is not None and entry.at <= change.pushed_at:
-                return (
-                    f"{entry.user} signed off at {stamp(entry.at)}, before the change's latest "
-                    f"push ({stamp(change.pushed_at)}): sign off again"
-                )
+        if rule.fresh and change is not None and change.push_unknown:
+            return (
+                "when the change was last pushed is unknown (pushed_at: null), so no "
+                "sign-off counts where fresh: true"
+            )
+        if rule.after == "needs" and timing.needs_done == gates.UNKNOWN_TIME:
+            return (
+                f"the steps {timing.key} needs were done at an unknown time (an entry without "
+                "a time), so no sign-off counts after them"
+            )
         return None
 
     def _age(self, entry: Approval, rule: ApprovalRule) -> str | None:
@@ -189,7 +203,7 @@ class ApprovalRules:
         if age <= parse_duration(rule.max_age):
             return None
         again = _AGAIN.get(entry.source, "approve the deployment again")
-        return f"{entry.user}'s {noun} is {_age_text(age)} old (max {rule.max_age}): {again}"
+        return f"{entry.user}'s {noun} is {_age_text(age)} old; max {rule.max_age}: {again}"
 
     # -- reasons -----------------------------------------------------------------------------
 
@@ -213,14 +227,23 @@ class ApprovalRules:
         listing = self.people.candidates(role, skip)
         noun = _NOUN[rule.source]
         text = f"needs {gates.plural(rule.count, noun)} from {role} ({listing}); has {has}"
-        if rule.source == "signoff":
+        # When no sign-off can count, the reason says why instead of inviting one.
+        never = self._no_signoff_counts(rule, timing) if rule.source == "signoff" else None
+        if rule.source == "signoff" and never is None:
             if rule.after == "needs" and timing.pending:
                 text += f" (sign off after {_done(timing.pending)})"
             else:
                 text += f" (comment '/sop approve {node.key}')"
+        elif rule.source == "deployment" and node.step.environment is None:
+            text += (
+                " (a deployment approval counts only for a step with that environment, and "
+                f"{node.key} has none)"
+            )
         elif rule.source == "deployment":
             text += f" (approve the {node.step.environment} deployment)"
-        found = [text]
+        found = [text] if never is None else [text, never]
+        if not rule.allow_contributor and not self.contributors.known:
+            found.append(UNKNOWN_COMMITS)
         for group in self.people.unknown_groups[role]:
             found.append(f"membership of {group} is unknown, so nobody holds {role} through it")
         note = self.contributors.note()
@@ -274,6 +297,4 @@ def _age_text(age: timedelta) -> str:
 
 
 def stamp(at: datetime) -> str:
-    if at == gates.UNKNOWN_TIME:
-        return "an unknown time"
     return at.strftime("%Y-%m-%d %H:%M:%SZ") if at.utcoffset() == timedelta(0) else at.isoformat()

@@ -85,7 +85,13 @@ def _not_counted(
     entry: Approval, role: str, people: People, excluded: Excluded, contributors: Contributors
 ) -> str | None:
     if not people.holds(entry.user, role):
-        return f"{entry.user} does not hold {role}"
+        unknown = [
+            f"membership of {group} is unknown, so nobody holds {role} through it"
+            for group in people.unknown_groups[role]
+        ]
+        return f"{entry.user} does not hold {role}" + (
+            f" ({'; '.join(unknown)})" if unknown else ""
+        )
     why = excluded.why(entry.user)
     if why:
         return f"{entry.user} is {why}"

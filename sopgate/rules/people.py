@@ -28,8 +28,10 @@ def is_bot(user: str) -> bool:
     return login(user).endswith("[bot]")
 
 
-def _machine(user: str) -> bool:
-    return is_bot(user) or login(user) == WEB_FLOW
+def _machine(user: str, platform: str) -> bool:
+    """Bots, and on GitHub (or facts replayed locally) its web-flow committer; on GitLab
+    ``web-flow`` is an ordinary login."""
+    return is_bot(user) or (platform != "gitlab" and login(user) == WEB_FLOW)
 
 
 @dataclass
@@ -115,7 +117,7 @@ class Contributors:
             for user in (commit.author, commit.committer):
                 if user is None:
                     unmapped.append(commit.sha[:12] if commit.sha else "of unknown sha")
-                elif not _machine(user):
+                elif not _machine(user, facts.platform):
                     people.add(login(user))
         return cls(known=True, people=frozenset(people), unmapped=tuple(dict.fromkeys(unmapped)))
 

@@ -18,13 +18,21 @@ def who_may_start(node: Node, facts: Facts, people: People) -> list[str]:
         return []
     roles = [node.expand(role) for role in node.step.run_by]
     only = f"only {' or '.join(roles)} may start {node.key}"
+    unknown = [(group, role) for role in roles for group in people.unknown_groups.get(role, ())]
+    found: list[str] = []
     if facts.initiator is None:
         who = dict.fromkeys(people.name(u) for role in roles for u in people.ordered(role))
+        who.update(dict.fromkeys(f"members of {group}" for group, _role in unknown))
         listing = ", ".join(who) if who else "nobody eligible"
-        return [f"{only} ({listing}); who started this run is unknown"]
-    found: list[str] = []
-    if people.holds_any(facts.initiator, roles) is None:
-        found.append(f"{only}; started by {facts.initiator}")
-    if facts.rerun_by is not None and people.holds_any(facts.rerun_by, roles) is None:
-        found.append(f"{only}; re-run by {facts.rerun_by}")
+        found.append(f"{only} ({listing}); who started this run is unknown")
+    else:
+        if people.holds_any(facts.initiator, roles) is None:
+            found.append(f"{only}; started by {facts.initiator}")
+        if facts.rerun_by is not None and people.holds_any(facts.rerun_by, roles) is None:
+            found.append(f"{only}; re-run by {facts.rerun_by}")
+    if found:  # who holds the role through a group nobody could list is unknown, too
+        found.extend(
+            f"membership of {group} is unknown, so nobody holds {role} through it"
+            for group, role in unknown
+        )
     return found

@@ -75,11 +75,11 @@ def test_max_age_reason() -> None:
     snapshot = facts(approvals=[signoff("rita", "go", "2026-11-25T04:00:00Z")])
     assert run(AGED, snapshot, "go").by_key["go"].reasons == (
         "needs 1 sign-off from release (rita, rob); has 0 (comment '/sop approve go')",
-        "rita's sign-off is 30h old (max 24h): sign off again",
+        "rita's sign-off is 30h old; max 24h: sign off again",
     )
     snapshot = facts(approvals=[review("sec-bob", at="2026-11-10T10:00:00Z")])
     assert run(AGED, snapshot, "review").by_key["review"].reasons[1] == (
-        "sec-bob's approval is 16d old (max 7d): approve again"
+        "sec-bob's approval is 16d old; max 7d: approve again"
     )
     snapshot = facts(approvals=[review("sec-bob", at=None)])
     assert run(AGED, snapshot, "review").by_key["review"].reasons[1] == (

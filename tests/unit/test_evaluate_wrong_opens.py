@@ -477,7 +477,7 @@ def test_deployment_reasons() -> None:
     assert stale.by_key["prod"].reasons == (
         "needs 1 deployment approval from sre (bob, sue); has 0 (approve the production "
         "deployment)",
-        "bob's deployment approval is 1h old (max 1h): approve the deployment again",
+        "bob's deployment approval is 1h old; max 1h: approve the deployment again",
     )
 
 
@@ -501,7 +501,7 @@ def test_age_in_reasons(at: str, age: str) -> None:
             approvals: [{role: sre, source: signoff, max_age: 10m}]
     """)
     reasons = run(loaded, facts(approvals=[signoff("bob", "s", at)]), "s").by_key["s"].reasons
-    assert reasons[1] == f"bob's sign-off is {age} old (max 10m): sign off again"
+    assert reasons[1] == f"bob's sign-off is {age} old; max 10m: sign off again"
 
 
 def test_a_needed_step_done_at_an_unknown_time_is_named() -> None:
@@ -520,8 +520,8 @@ def test_a_needed_step_done_at_an_unknown_time_is_named() -> None:
     """)
     snapshot = facts(checks=[check("build", at=None)], approvals=[signoff("bob", "go", at(9))])
     assert run(loaded, snapshot, "go").by_key["go"].reasons[1] == (
-        "bob signed off at 2026-11-26 09:00:00Z, before the steps it needs were done "
-        "(an unknown time): sign off again"
+        "the steps go needs were done at an unknown time (an entry without a time), so no "
+        "sign-off counts after them"
     )
     offset = signoff("bob", "go", "2026-11-26T07:00:00+01:00")
     snapshot = facts(checks=[check("build", at=at(8))], approvals=[offset])
@@ -1163,11 +1163,11 @@ def test_age_at_exactly_an_hour() -> None:
     """)
     snapshot = facts(approvals=[signoff("bob", "s", "2026-11-26T09:00:00Z")])
     assert run(loaded, snapshot, "s").by_key["s"].reasons[1] == (
-        "bob's sign-off is 1h old (max 10m): sign off again"
+        "bob's sign-off is 1h old; max 10m: sign off again"
     )
     snapshot = facts(approvals=[signoff("bob", "s", "2026-11-26T09:00:01Z")])
     assert run(loaded, snapshot, "s").by_key["s"].reasons[1] == (
-        "bob's sign-off is 59m old (max 10m): sign off again"
+        "bob's sign-off is 59m old; max 10m: sign off again"
     )
 
 

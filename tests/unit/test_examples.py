@@ -174,7 +174,7 @@ RUNS = [
         "closed",
         {**REGULATED_DONE, "go-no-go": "waiting", "production": "blocked"},
         ("waits for go-no-go (waiting; owner release-managers)",),
-        also=(("go-no-go", "rita's sign-off is 30h old (max 24h): sign off again"),),
+        also=(("go-no-go", "rita's sign-off is 30h old; max 24h: sign off again"),),
     ),
     Run(
         "regulated",
