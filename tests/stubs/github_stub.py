@@ -200,7 +200,13 @@ class _Handler(BaseHTTPRequestHandler):
             match = re.fullmatch(rf"{repo}/branches/(.+)", path)
             if match:
                 name = unquote(match.group(1))
-                return 200, {"name": name, "protected": name in state.protected}, False
+                tip = hashlib.sha1(f"tip of {name}".encode()).hexdigest()  # its commit
+                branch = {
+                    "name": name,
+                    "protected": name in state.protected,
+                    "commit": {"sha": tip},
+                }
+                return 200, branch, False
             if re.fullmatch(rf"{repo}/pulls/\d+/commits", path):
                 return 200, state.commits, True
             if re.fullmatch(rf"{repo}/commits/\w+/check-suites", path):

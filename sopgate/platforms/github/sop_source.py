@@ -6,16 +6,27 @@ decides. On any other event (push, workflow_dispatch, schedule, repository_dispa
 the SOP at the deployed commit decides when the ref is the default branch or a branch GitHub
 reports as protected; on any other ref the base branch of the open pull request holding the
 commit decides, else the default branch.
+
+A branch's SOP is read at the branch's commit, resolved through the branches API, never by
+the branch's name: git resolves ``ref=main`` to a tag ``main`` before the branch, and tags
+are not protected by default, so a tag of the same name would otherwise stand in for it.
+The pull request's ``base.sha`` is not used while its ``base.ref`` is named: it is the base
+as it was when the pull request was last updated, and a SOP merged to the base since must
+be in force. A branch that cannot be resolved is exit 3.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from sopgate.errors import PlatformError
 from sopgate.platforms.github.api import JSON, Api, iter_dicts
 from sopgate.platforms.github.shapes import dig, file_bytes, text
+
+#: A commit id as GitHub names one (SHA-1).
+COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True)
@@ -35,11 +46,15 @@ class SopSource:
     notes: list[str] = field(default_factory=list)
 
     def on_change(self, path: str, pr: dict[str, JSON], commit: str) -> SopTexts:
-        """A pull request event: the base branch's SOP, against the head's."""
-        base = text(dig(pr, "base", "ref")) or text(dig(pr, "base", "sha"))
-        if not base:
+        """A pull request event: the base branch's SOP (at the branch's commit now), against
+        the head's; a base named only by its commit is read at that commit."""
+        base = text(dig(pr, "base", "ref"))
+        if base:
+            return self._against(path, base, commit)
+        sha = text(dig(pr, "base", "sha"))
+        if not COMMIT_ID.fullmatch(sha):  # nothing, or a name a tag could stand in for
             raise PlatformError("the pull request names no base branch: no SOP can be read")
-        return self._against(path, base, commit)
+        return self._against(path, sha, commit, at=sha)
 
     def elsewhere(self, path: str, ref: str, commit: str, pulls: list[dict[str, JSON]]) -> SopTexts:
         """Any other event on ``ref`` (``GITHUB_REF``), deploying ``commit``; ``pulls`` are
@@ -90,11 +105,13 @@ class SopSource:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _against(self, path: str, base: str, commit: str) -> SopTexts:
-        in_force = self.read(path, base)
+    def _against(self, path: str, base: str, commit: str, *, at: str | None = None) -> SopTexts:
+        """``base`` is a branch, read at its commit; ``at``, when given, is that commit."""
+        tip = self._tip(base) if at is None else at
+        in_force = self.read(path, tip)
         mine = self.read(path, commit)
         if in_force is None:
-            self._confirm_absent(path, base)
+            self._confirm_absent(path, base, tip)
             if mine is None:
                 raise PlatformError(
                     f"no SOP in force: {path} exists neither on {base} nor at {commit[:12]}"
@@ -111,11 +128,12 @@ class SopSource:
             return SopTexts(in_force, deleted=True)
         return SopTexts(in_force, proposed=mine if mine != in_force else None)
 
-    def _confirm_absent(self, path: str, ref: str) -> None:
-        """Return only when the git tree of ``ref`` is readable, complete and has no
-        ``path``: only then is a 404 for the SOP "the change adds it"; else raise (exit 3)."""
+    def _confirm_absent(self, path: str, ref: str, tip: str) -> None:
+        """Return only when the git tree of ``ref`` (at its commit ``tip``) is readable,
+        complete and has no ``path``: only then is a 404 for the SOP "the change adds it";
+        else raise (exit 3)."""
         page = self.api.get(
-            f"{self.repo}/git/trees/{quote(ref, safe='')}",
+            f"{self.repo}/git/trees/{quote(tip, safe='')}",
             allow=frozenset({403, 404, 409}),
             recursive=1,
         )
@@ -139,6 +157,21 @@ class SopSource:
         if not branch:
             raise PlatformError("GitHub's answer about the repository names no default branch")
         return branch
+
+    def _tip(self, branch: str) -> str:
+        """The commit id of ``branch``'s tip, from the branches API (never a tag of the same
+        name); a branch GitHub does not know, or an answer without a commit id, fails."""
+        page = self.api.get(
+            f"{self.repo}/branches/{quote(branch, safe='')}", allow=frozenset({404})
+        )
+        sha = text(dig(page.data, "commit", "sha")) if page.status == 200 else ""
+        if COMMIT_ID.fullmatch(sha):
+            return sha
+        why = f"HTTP {page.status}" if page.status != 200 else "the answer names no commit"
+        raise PlatformError(
+            f"GitHub cannot resolve the branch {branch} to a commit through its branches API "
+            f"({why}): no SOP in force can be read"
+        )
 
     def _protected(self, branch: str) -> bool:
         page = self.api.get(

@@ -14,11 +14,17 @@ Where the change's own version differs from the SOP in force, it is the proposed
 change that deletes or moves the SOP changes it too. A 404 for the SOP in force means "the
 change adds it" only when that branch's tree is readable and lacks the file; otherwise, and
 whenever no SOP can be read, the gather fails (exit 3).
+
+A branch's SOP is read at the branch's commit, resolved through the branches API, never by
+the branch's name: git resolves ``ref=main`` to a tag ``main`` before the branch, and tags
+are not protected by default, so a tag of the same name would otherwise stand in for it. A
+branch that cannot be resolved fails the gather (exit 3).
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,6 +34,9 @@ from sopgate.platforms.gitlab.client import Api, ApiError, path_id
 
 if TYPE_CHECKING:
     from sopgate.platforms.gitlab import Settings
+
+#: A commit id: SHA-1, or SHA-256 in a repository that uses it.
+COMMIT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 @dataclass(frozen=True)
@@ -142,10 +151,11 @@ class SopSource:
         self, branch: str, head: str, *, change: str, lead: str | None = None
     ) -> SopInForce:
         notes = [lead] if lead else []
-        base = self._raw(branch)
+        tip = self._tip(branch)
+        base = self._raw(tip)
         own = self._raw(head)
         if base is None:
-            if not self._tree_lacks(branch):
+            if not self._tree_lacks(tip):
                 raise PlatformError(
                     f"GitLab answered 404 to {self.path} on branch {branch}, and the "
                     f"branch's tree could not be read to tell whether it has none: no SOP "
@@ -169,6 +179,26 @@ class SopSource:
             return SopInForce(text=base, proposed=own, notes=tuple(notes))
         return SopInForce(text=base, notes=tuple(notes))
 
+    def _tip(self, branch: str) -> str:
+        """The commit id of ``branch``'s tip, from the branches API (never a tag of the same
+        name); a branch GitLab does not know, or an answer without a commit id, fails."""
+        try:
+            found = self.api.get(f"{self.project}/repository/branches/{path_id(branch)}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            why = "HTTP 404"
+        else:
+            commit = found.get("commit") if isinstance(found, dict) else None
+            sha = commit.get("id") if isinstance(commit, dict) else None
+            if isinstance(sha, str) and COMMIT_ID.fullmatch(sha):
+                return sha
+            why = "its answer names no commit id"
+        raise PlatformError(
+            f"GitLab cannot resolve the branch {branch} to a commit through its branches API "
+            f"({why}): no SOP in force can be read"
+        )
+
     def _raw(self, ref: str) -> str | None:
         """The SOP's text at ``ref``, None when GitLab answers 404; other errors go up."""
         try:
@@ -184,11 +214,11 @@ class SopSource:
                 raise
             return None
 
-    def _tree_lacks(self, branch: str, path: str | None = None) -> bool:
-        """True when the tree of ``branch`` could be read and has no file at ``path`` (the
-        SOP's); False when it could not be read (GitLab answered 404 or 403). GitLab answers
-        404 for a folder that does not exist too: then the folder's absence from its own
-        readable folder proves the file's."""
+    def _tree_lacks(self, commit: str, path: str | None = None) -> bool:
+        """True when the tree at ``commit`` (a branch's tip) could be read and has no file
+        at ``path`` (the SOP's); False when it could not be read (GitLab answered 404 or
+        403). GitLab answers 404 for a folder that does not exist too: then the folder's
+        absence from its own readable folder proves the file's."""
         path = self.path if path is None else path
         folder = posixpath.dirname(path)
         # ``path`` is both the listing's query parameter and Api.list's own argument.
@@ -196,9 +226,9 @@ class SopSource:
         if folder:
             listing += f"?path={quote(folder, safe='')}"
         try:
-            tree = self.api.list(listing, ref=branch)
+            tree = self.api.list(listing, ref=commit)
         except ApiError as exc:
             if exc.status not in (403, 404):
                 raise
-            return exc.status == 404 and bool(folder) and self._tree_lacks(branch, folder)
+            return exc.status == 404 and bool(folder) and self._tree_lacks(commit, folder)
         return not any(item.get("path") == path for item in tree)

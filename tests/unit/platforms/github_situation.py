@@ -23,6 +23,8 @@ FIXTURES = Path(__file__).parent / "github" / "fixtures"
 API = "https://api.github.com"
 REPO = f"{API}/repos/acme/fraud-model"
 HEAD = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+#: The commit of the base branch ``main``, where the SOP in force is read.
+BASE_TIP = "5d41402abc4b2a76b9719d911017c592b1c0ffee"
 TOKEN = "ghs_CANARY0123456789abcdefSECRETtoken"
 
 
@@ -200,7 +202,10 @@ class Situation:
             {"total_count": 1, "check_suites": [suite]},
         )
         answers[f"{REPO}/issues/42/timeline?per_page=100"] = (200, [])
-        for ref in ("main", self.commit):
+        main = fixture("branch-protected", name="main")
+        main["commit"]["sha"] = BASE_TIP
+        answers[f"{REPO}/branches/main"] = (200, main)
+        for ref in (BASE_TIP, self.commit):
             answers[f"{REPO}/contents/.sopgate.yml?ref={ref}"] = (
                 200,
                 fixture("contents-base", content=content, size=len(self.sop_text)),

@@ -3,6 +3,7 @@ shaped as GitHub sends them (``fixtures/*.json``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -26,6 +27,23 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
+
+
+def tip(branch: str) -> str:
+    """The commit GitHub's branches API names for ``branch``: the SOP of a branch is read
+    at this commit, never by the branch's name (a tag of the same name would win)."""
+    return hashlib.sha1(f"tip of {branch}".encode()).hexdigest()
+
+
+#: The commit of ``main``, the base branch, where its SOP is read.
+BASE_TIP = tip("main")
+
+
+def branch(name: str, *, protected: bool = True) -> dict[str, Any]:
+    """``GET /repos/{owner}/{repo}/branches/{branch}`` for ``name``, at ``tip(name)``."""
+    answer: dict[str, Any] = load("branch-protected.json")
+    answer.update(name=name, protected=protected, commit=dict(answer["commit"], sha=tip(name)))
+    return answer
 
 
 class FakeTime:
@@ -126,7 +144,8 @@ def add_pr_answers(rsps: responses.RequestsMock, *, commit: str = HEAD) -> None:
     rsps.get(
         f"{REPO}/git/trees/{commit}?recursive=1", json=load("tree.json"), headers={"ETag": 'W/"t1"'}
     )
-    rsps.get(f"{REPO}/contents/.sopgate.yml?ref=main", json=load("contents-base.json"))
+    rsps.get(f"{REPO}/branches/main", json=branch("main"))
+    rsps.get(f"{REPO}/contents/.sopgate.yml?ref={BASE_TIP}", json=load("contents-base.json"))
     rsps.get(f"{REPO}/contents/.sopgate.yml?ref={HEAD}", json=load("contents-head.json"))
     if commit != HEAD:  # after a merge, the SOP at the merge commit is the base's
         rsps.get(f"{REPO}/contents/.sopgate.yml?ref={commit}", json=load("contents-base.json"))

@@ -144,9 +144,10 @@ def test_failed_team_listing_is_not_a_permission_note(
 def test_token_never_appears(
     make_adapter: Make, mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A server that echoes the token back must not get it into our messages.
+    # A server that echoes the token back must not get it into our messages (the first
+    # request of a gather: the base branch's commit).
     mocked.get(
-        f"{REPO}/contents/.sopgate.yml?ref=main",
+        f"{REPO}/branches/main",
         status=401,
         json={"message": f"Bad credentials: Bearer {CANARY}"},
     )

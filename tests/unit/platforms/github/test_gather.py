@@ -13,6 +13,7 @@ import pytest
 import responses
 from conftest import (  # type: ignore[import-not-found]
     API,
+    BASE_TIP,
     CANARY,
     FIXTURES,
     HEAD,
@@ -132,9 +133,9 @@ def test_request_count_is_bounded(make_adapter: Make, mocked: responses.Requests
     add_pr_answers(mocked)
     adapter = make_adapter()
     adapter.gather(sop_path=".sopgate.yml")
-    # contents x2, reviews x2 pages, comments, commits, check suites, timeline, check runs,
-    # statuses, tree, 3 teams
-    assert adapter.api.requests_made == len(mocked.calls) == 14
+    # the base branch (its commit), contents x2, reviews x2 pages, comments, commits, check
+    # suites, timeline, check runs, statuses, tree, 3 teams
+    assert adapter.api.requests_made == len(mocked.calls) == 15
 
 
 def test_regather_uses_etags(make_adapter: Make, mocked: responses.RequestsMock) -> None:
@@ -159,9 +160,9 @@ def test_regather_uses_etags(make_adapter: Make, mocked: responses.RequestsMock)
     second = adapter.gather(sop_path=".sopgate.yml")
     assert adapter.api.not_modified == 2
     assert second.facts == first.facts
-    conditional = [c.request.headers.get("If-None-Match") for c in mocked.calls[14:]]
-    # contents x2, teams x3, commits, check suites and timeline had no ETag
-    assert conditional.count(None) == 8
+    conditional = [c.request.headers.get("If-None-Match") for c in mocked.calls[15:]]
+    # the base branch, contents x2, teams x3, commits, check suites and timeline had no ETag
+    assert conditional.count(None) == 9
 
 
 def test_push_uses_pushed_commit_and_merged_pr(
@@ -259,7 +260,7 @@ def test_base_url_is_used(make_adapter: Make, mocked: responses.RequestsMock) ->
     assert API not in str(caught.value)
 
 
-def sop_in_force(mocked: responses.RequestsMock, text: str, ref: str = "main") -> None:
+def sop_in_force(mocked: responses.RequestsMock, text: str, ref: str = BASE_TIP) -> None:
     """Serve ``text`` as the SOP in force (the base branch's) through the contents API."""
     answer = load("contents-base.json")
     answer.update(content=base64.encodebytes(text.encode()).decode(), size=len(text))
@@ -718,11 +719,11 @@ def _requests_of_one_gather(sop: str, workdir: Path) -> int:
 def test_the_request_count_does_not_grow_with_the_steps(tmp_path: Path) -> None:
     small = _requests_of_one_gather(_steps_sop(10), tmp_path)
     large = _requests_of_one_gather(_steps_sop(200), tmp_path)
-    # contents x2, reviews, comments, commits, check suites, timeline, check runs,
-    # statuses, tree, one team
-    assert small == large == 11
+    # the base branch (its commit), contents x2, reviews, comments, commits, check suites,
+    # timeline, check runs, statuses, tree, one team
+    assert small == large == 12
     # Each document a require reads is one contents request more, and only that.
-    assert _requests_of_one_gather(_steps_sop(200, required=5), tmp_path) == 11 + 5
+    assert _requests_of_one_gather(_steps_sop(200, required=5), tmp_path) == 12 + 5
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 import responses
-from conftest import FIXTURES, HEAD, MERGE, REPO, add_pr_answers, load  # type: ignore[import-not-found]
+from conftest import (  # type: ignore[import-not-found]
+    BASE_TIP,
+    FIXTURES,
+    HEAD,
+    MERGE,
+    REPO,
+    add_pr_answers,
+    load,
+)
 
 from sopgate import commands
 from sopgate.errors import PlatformError
@@ -88,9 +96,9 @@ def test_a_change_adds_the_sop_only_when_the_base_tree_lacks_it(
     make_adapter: Make, mocked: responses.RequestsMock
 ) -> None:
     add_pr_answers(mocked)
-    mocked.replace(responses.GET, f"{SOP_URL}?ref=main", status=404, json=NOT_FOUND)
+    mocked.replace(responses.GET, f"{SOP_URL}?ref={BASE_TIP}", status=404, json=NOT_FOUND)
     base_tree = dict(load("tree.json"), tree=load("tree.json")["tree"][1:])  # no .sopgate.yml
-    tree = mocked.get(f"{REPO}/git/trees/main?recursive=1", json=base_tree)
+    tree = mocked.get(f"{REPO}/git/trees/{BASE_TIP}?recursive=1", json=base_tree)
     gathered = make_adapter().gather(sop_path=".sopgate.yml")
     head_text = gathered.proposed_sop_text
     assert head_text is not None and "sec-dan" in head_text
@@ -115,8 +123,8 @@ def test_a_base_404_with_an_unreadable_tree_fails_closed(
     make_adapter: Make, mocked: responses.RequestsMock, answer: dict[str, Any], why: str
 ) -> None:
     add_pr_answers(mocked)
-    mocked.replace(responses.GET, f"{SOP_URL}?ref=main", status=404, json=NOT_FOUND)
-    mocked.get(f"{REPO}/git/trees/main?recursive=1", **answer)
+    mocked.replace(responses.GET, f"{SOP_URL}?ref={BASE_TIP}", status=404, json=NOT_FOUND)
+    mocked.get(f"{REPO}/git/trees/{BASE_TIP}?recursive=1", **answer)
     with pytest.raises(PlatformError) as caught:
         make_adapter().gather(sop_path=".sopgate.yml")
     assert str(caught.value) == (
@@ -129,17 +137,17 @@ def test_a_base_404_for_a_file_the_tree_has_fails_closed(
     make_adapter: Make, mocked: responses.RequestsMock
 ) -> None:
     add_pr_answers(mocked)
-    mocked.replace(responses.GET, f"{SOP_URL}?ref=main", status=404, json=NOT_FOUND)
-    mocked.get(f"{REPO}/git/trees/main?recursive=1", json=load("tree.json"))
+    mocked.replace(responses.GET, f"{SOP_URL}?ref={BASE_TIP}", status=404, json=NOT_FOUND)
+    mocked.get(f"{REPO}/git/trees/{BASE_TIP}?recursive=1", json=load("tree.json"))
     with pytest.raises(PlatformError, match="but the tree of main has it: refusing to decide"):
         make_adapter().gather(sop_path=".sopgate.yml")
 
 
 def test_no_sop_anywhere_fails_closed(make_adapter: Make, mocked: responses.RequestsMock) -> None:
     add_pr_answers(mocked)
-    for ref in ("main", HEAD):
+    for ref in (BASE_TIP, HEAD):
         mocked.replace(responses.GET, f"{SOP_URL}?ref={ref}", status=404, json=NOT_FOUND)
-    mocked.get(f"{REPO}/git/trees/main?recursive=1", json=dict(load("tree.json"), tree=[]))
+    mocked.get(f"{REPO}/git/trees/{BASE_TIP}?recursive=1", json=dict(load("tree.json"), tree=[]))
     with pytest.raises(PlatformError) as caught:
         make_adapter().gather(sop_path=".sopgate.yml")
     assert str(caught.value) == (
@@ -161,7 +169,7 @@ def test_default_branch_uses_the_sop_at_the_deployed_commit(
     assert (gathered.sop_text, gathered.proposed_sop_text) == (BASE_SOP + "# merged\n", None)
     asked = [c.request.url for c in mocked.calls]
     assert f"{REPO}/branches/main" not in asked  # the default branch needs no protection
-    assert f"{SOP_URL}?ref=main" not in asked
+    assert f"{SOP_URL}?ref={BASE_TIP}" not in asked
 
 
 def test_default_branch_without_sop_fails_closed(
@@ -243,10 +251,15 @@ def test_a_tag_is_never_trusted_as_a_branch(
     make_adapter: Make, mocked: responses.RequestsMock
 ) -> None:
     _branch_push(mocked, [])
+    mocked.get(f"{SOP_URL}?ref=main", json=contents(WEAK_SOP))  # this tag's own SOP
     adapter = make_adapter("push", GITHUB_SHA=HEAD, GITHUB_REF="refs/tags/main")
     gathered = adapter.gather(sop_path=".sopgate.yml")
     assert (gathered.sop_text, gathered.proposed_sop_text) == (BASE_SOP, WEAK_SOP)
-    assert not any("/branches/" in str(c.request.url) for c in mocked.calls)
+    # No protection lookup for the tag's name: the one branch asked for is the default
+    # branch, for its commit, where its SOP is read.
+    asked = [str(c.request.url) for c in mocked.calls]
+    assert [u for u in asked if "/branches/" in u] == [f"{REPO}/branches/main"]
+    assert f"{SOP_URL}?ref={BASE_TIP}" in asked
 
 
 def test_the_checkout_file_is_never_read(
@@ -286,3 +299,105 @@ def test_a_merged_pull_request_is_not_the_change_of_its_head_pushed_elsewhere(
     adapter = make_adapter("push", GITHUB_SHA=HEAD, GITHUB_REF="refs/heads/retrain")
     facts = adapter.gather(sop_path=".sopgate.yml").facts
     assert (facts.change, facts.approvals) == (None, ())
+
+
+# -- the base branch is read at its commit, never by its name ----------------------------------
+
+
+def test_a_tag_named_like_the_base_branch_cannot_stand_in_for_it(
+    make_adapter: Make, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Someone who may push tags pushes a tag ``main`` at a commit with the weakened SOP, and
+    the pull request carries the same file: read by name (git prefers refs/tags/main), both
+    would agree and the change would need no owner. The base branch's commit decides."""
+    add_pr_answers(mocked)
+    mocked.get(f"{SOP_URL}?ref=main", json=contents(WEAK_SOP))  # the tag's
+    mocked.replace(responses.GET, f"{SOP_URL}?ref={HEAD}", json=contents(WEAK_SOP))
+    source = commands.Source(
+        commands.CheckOptions(step=None, sop_path=".sopgate.yml", facts_path="unused")
+    )
+    source.adapter = make_adapter()
+    evaluation = commands._evaluate(source, "security-review", infer=False)
+    assert evaluation.facts.sop_changed
+    assert evaluation.decision == "closed"
+    assert (
+        "this change edits the SOP: needs 1 approval from ml-platform (mona); has 0"
+        in evaluation.by_key["security-review"].reasons
+    )
+    asked = [c.request.url for c in mocked.calls]
+    assert f"{REPO}/branches/main" in asked
+    assert f"{SOP_URL}?ref={BASE_TIP}" in asked
+    assert f"{SOP_URL}?ref=main" not in asked
+
+
+def test_a_tag_named_like_the_default_branch_cannot_stand_in_for_it(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    _branch_push(mocked, [])
+    mocked.get(f"{SOP_URL}?ref=main", json=contents(WEAK_SOP))  # the tag's
+    adapter = make_adapter("push", GITHUB_SHA=HEAD, GITHUB_REF="refs/heads/retrain")
+    gathered = adapter.gather(sop_path=".sopgate.yml")
+    assert (gathered.sop_text, gathered.proposed_sop_text) == (BASE_SOP, WEAK_SOP)
+    assert f"{SOP_URL}?ref=main" not in [c.request.url for c in mocked.calls]
+
+
+def test_a_tag_named_like_the_base_branch_cannot_add_the_sop(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    """The base branch has no SOP and its tree (at its commit) lacks it: the change adds it,
+    whatever a tag of the same name holds."""
+    add_pr_answers(mocked)
+    mocked.get(f"{SOP_URL}?ref=main", json=contents(WEAK_SOP))  # the tag's
+    mocked.replace(responses.GET, f"{SOP_URL}?ref={BASE_TIP}", status=404, json=NOT_FOUND)
+    base_tree = dict(load("tree.json"), tree=load("tree.json")["tree"][1:])  # no .sopgate.yml
+    tree = mocked.get(f"{REPO}/git/trees/{BASE_TIP}?recursive=1", json=base_tree)
+    gathered = make_adapter().gather(sop_path=".sopgate.yml")
+    assert gathered.sop_text == gathered.proposed_sop_text != WEAK_SOP
+    assert tree.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ({"status": 404, "json": NOT_FOUND}, "HTTP 404"),
+        ({"json": {"name": "main"}}, "the answer names no commit"),
+        ({"json": {"name": "main", "commit": {"sha": "main"}}}, "the answer names no commit"),
+        ({"json": ["main"]}, "the answer names no commit"),
+    ],
+    ids=["404", "no-commit", "not-a-commit", "not-an-object"],
+)
+def test_a_base_branch_github_cannot_resolve_fails_closed(
+    make_adapter: Make, mocked: responses.RequestsMock, answer: dict[str, Any], why: str
+) -> None:
+    add_pr_answers(mocked)
+    mocked.replace(responses.GET, f"{REPO}/branches/main", **answer)
+    with pytest.raises(PlatformError) as caught:
+        make_adapter().gather(sop_path=".sopgate.yml")
+    assert caught.value.exit_code == 3
+    assert str(caught.value) == (
+        f"GitHub cannot resolve the branch main to a commit through its branches API ({why}): "
+        "no SOP in force can be read"
+    )
+
+
+def test_a_default_branch_github_cannot_resolve_fails_closed(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    _branch_push(mocked, [])
+    mocked.replace(responses.GET, f"{REPO}/branches/main", status=404, json=NOT_FOUND)
+    adapter = make_adapter("push", GITHUB_SHA=HEAD, GITHUB_REF="refs/heads/retrain")
+    with pytest.raises(PlatformError) as caught:
+        adapter.gather(sop_path=".sopgate.yml")
+    assert caught.value.exit_code == 3
+    assert "cannot resolve the branch main to a commit" in str(caught.value)
+
+
+def test_a_failing_base_branch_lookup_fails_closed(
+    make_adapter: Make, mocked: responses.RequestsMock
+) -> None:
+    add_pr_answers(mocked)
+    mocked.replace(responses.GET, f"{REPO}/branches/main", status=403, json={"message": "No"})
+    with pytest.raises(PlatformError) as caught:
+        make_adapter().gather(sop_path=".sopgate.yml")
+    assert caught.value.exit_code == 3
+    assert "/branches/main" in str(caught.value) and "403" in str(caught.value)

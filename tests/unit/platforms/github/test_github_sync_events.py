@@ -12,6 +12,7 @@ import pytest
 import responses
 from conftest import (  # type: ignore[import-not-found]
     API,
+    BASE_TIP,
     HEAD,
     MERGE,
     REPO,
@@ -78,7 +79,7 @@ def test_a_commit_event_without_a_pull_request_is_about_its_head_sha(
     assert facts.change is None
     assert any("the SOP in force is the one of the default branch main" in n for n in facts.notes)
     gets = [c.request.url for c in mocked.calls]
-    assert f"{REPO}/contents/.sopgate.yml?ref=main" in gets
+    assert f"{REPO}/contents/.sopgate.yml?ref={BASE_TIP}" in gets
 
 
 def test_a_pull_request_of_another_repository_is_not_the_change(

@@ -15,6 +15,7 @@ import pytest
 import responses
 from conftest import (  # type: ignore[import-not-found]
     API,
+    BASE_TIP,
     FIXTURES,
     HEAD,
     MERGE,
@@ -310,7 +311,7 @@ SOP_TEXT = (FIXTURES / "sopgate.yml").read_text()
 def _sop_everywhere(mocked: responses.RequestsMock, text: str) -> None:
     answer = load("contents-base.json")
     answer.update(content=base64.encodebytes(text.encode()).decode(), size=len(text))
-    for ref in ("main", HEAD):
+    for ref in (BASE_TIP, HEAD):
         mocked.replace(responses.GET, f"{REPO}/contents/.sopgate.yml?ref={ref}", json=answer)
 
 
@@ -370,7 +371,7 @@ def test_a_sop_in_a_folder_is_read_at_its_repository_path(
 ) -> None:
     add_pr_answers(mocked)
     answer = load("contents-base.json")
-    for ref in ("main", HEAD):
+    for ref in (BASE_TIP, HEAD):
         mocked.get(f"{REPO}/contents/ops/sop.yml?ref={ref}", json=answer)
     gathered = make_adapter().gather(sop_path=str(checkout / "ops" / "sop.yml"))
     assert gathered.sop_text == SOP_TEXT

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import responses
-from conftest import API, HEAD, REPO, load  # type: ignore[import-not-found]
+from conftest import API, HEAD, REPO, branch, load, tip  # type: ignore[import-not-found]
 
 from sopgate.errors import PlatformError
 from sopgate.platforms.github.api import Api, RetryPolicy
@@ -32,6 +33,10 @@ def _contents(text: str) -> dict[str, Any]:
 
 
 def _sop(mocked: responses.RequestsMock, ref: str, text: str | None) -> None:
+    """Serve ``text`` at ``ref``: a commit, or a branch (read at its commit, ``tip(ref)``)."""
+    if ref not in (HEAD, BASE_SHA):
+        mocked.get(f"{REPO}/branches/{quote(ref, safe='')}", json=branch(ref))
+        ref = tip(ref)
     if text is None:
         mocked.get(f"{SOP_URL}?ref={ref}", status=404, json=NOT_FOUND)
     else:
@@ -59,16 +64,18 @@ def test_a_pull_request_without_base_fails_closed(mocked: responses.RequestsMock
 def test_a_base_branch_with_a_slash_is_one_path_segment_of_the_tree(
     mocked: responses.RequestsMock,
 ) -> None:
-    """The tree that confirms the SOP is absent is asked for ``release%2F2`` (one segment)."""
+    """The branch is looked up as ``release%2F2`` (one segment); the tree that confirms the
+    SOP is absent is the one of its commit."""
     _sop(mocked, "release/2", None)
     _sop(mocked, HEAD, "head: 1\n")
     tree = mocked.get(
-        f"{REPO}/git/trees/release%2F2?recursive=1", json={"tree": [], "truncated": False}
+        f"{REPO}/git/trees/{tip('release/2')}?recursive=1", json={"tree": [], "truncated": False}
     )
     source = _source()
     texts = source.on_change(".sopgate.yml", {"base": {"ref": "release/2"}}, HEAD)
     assert texts == SopTexts("head: 1\n", proposed="head: 1\n")
     assert tree.call_count == 1
+    assert f"{REPO}/branches/release%2F2" in [c.request.url for c in mocked.calls]
     assert source.notes == [
         "release/2 has no .sopgate.yml: this change adds it, so its owners must approve it"
     ]
@@ -81,7 +88,7 @@ def test_a_base_tree_github_refuses_cannot_confirm_the_sop_is_absent(
     """409 is GitHub's answer for the tree of an empty repository: exit 3 with its reason."""
     _sop(mocked, "main", None)
     _sop(mocked, HEAD, "head: 1\n")
-    mocked.get(f"{REPO}/git/trees/main?recursive=1", status=status, json=NOT_FOUND)
+    mocked.get(f"{REPO}/git/trees/{tip('main')}?recursive=1", status=status, json=NOT_FOUND)
     with pytest.raises(PlatformError) as caught:
         _source().on_change(".sopgate.yml", {"base": {"ref": "main"}}, HEAD)
     assert str(caught.value) == (
@@ -96,7 +103,9 @@ def test_a_base_tree_that_is_not_a_list_cannot_confirm_the_sop_is_absent(
 ) -> None:
     _sop(mocked, "main", None)
     _sop(mocked, HEAD, "head: 1\n")
-    mocked.get(f"{REPO}/git/trees/main?recursive=1", json={"tree": tree, "truncated": False})
+    mocked.get(
+        f"{REPO}/git/trees/{tip('main')}?recursive=1", json={"tree": tree, "truncated": False}
+    )
     with pytest.raises(PlatformError) as caught:
         _source().on_change(".sopgate.yml", {"base": {"ref": "main"}}, HEAD)
     assert str(caught.value) == (
@@ -111,7 +120,7 @@ def test_a_base_404_for_a_file_its_tree_has_names_the_refusal(
     _sop(mocked, "main", None)
     _sop(mocked, HEAD, "head: 1\n")
     mocked.get(
-        f"{REPO}/git/trees/main?recursive=1",
+        f"{REPO}/git/trees/{tip('main')}?recursive=1",
         json={"tree": [{"path": ".sopgate.yml", "type": "blob"}], "truncated": False},
     )
     with pytest.raises(PlatformError) as caught:

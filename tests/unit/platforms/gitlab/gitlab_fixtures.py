@@ -9,6 +9,7 @@ can build the same situation for GitHub and compare the Facts both adapters gath
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +28,12 @@ BASE = "https://gitlab.example.com"
 #: ``Situation.head_sop``/``default_sop``: the same text as the target branch's SOP.
 SAME = "<the target branch's SOP>"
 TOKEN = "glpat-CANARY-do-not-print-0123456789"
+
+
+def tip(branch: str) -> str:
+    """The commit id the branches API answers for ``branch`` (40 hex digits, never ``HEAD``
+    or ``MERGE``): the SOP of a branch is read at this commit, never by the branch's name."""
+    return hashlib.sha1(f"tip of {branch}".encode()).hexdigest()
 
 
 @cache
@@ -143,6 +150,10 @@ class Situation:
     protected: bool = False  # the branch or tag, as the API reports it
     default_branch: str = "main"
     ref_status: int = 200  # what /repository/branches/:name or /tags/:name answers
+    tip_status: int = 200  # what /repository/branches/:name answers for the target/default
+    # What a read by name (``ref=main``) answers when a tag of the target or default
+    # branch's name exists (git prefers refs/tags/NAME); SAME: no such tag.
+    tag_sop: str | None = SAME
     # (sha, author e-mail, committer e-mail) of the MR's commits (None: ``commit``, by
     # dave); e-mail -> users found
     commits: list[tuple[str, str | None, str | None]] | None = None
@@ -293,13 +304,23 @@ class Situation:
             else (404, {"message": "404 Not Found"})
         )
         routes["GET", p] = (200, fixture("project", default_branch=self.default_branch))
+        for tipped in {self.target_branch, self.default_branch}:
+            routes["GET", f"{p}/repository/branches/{quote(tipped, safe='')}"] = (
+                (200, self.branch_answer(tipped))
+                if self.tip_status == 200
+                else (self.tip_status, {"message": f"{self.tip_status} Branch Not Found"})
+            )
         for kind, name in (("branches", self.branch), ("tags", self.tag)):
             if name is not None:
                 ref = fixture(
                     "branch" if kind == "branches" else "tag",
                     name=name,
                     protected=self.protected,
-                    **({"default": name == self.default_branch} if kind == "branches" else {}),
+                    **(
+                        {"default": name == self.default_branch, "commit": self.tip(name)}
+                        if kind == "branches"
+                        else {}
+                    ),
                 )
                 routes["GET", f"{p}/repository/{kind}/{quote(name, safe='')}"] = (
                     (200, ref)
@@ -394,6 +415,19 @@ class Situation:
         routes["GET", "/api/v4/users"] = (200, self.search(first or ""))
         return routes
 
+    def tip(self, name: str) -> dict[str, Any]:
+        """The ``commit`` of the branches API's answer for ``name``."""
+        return dict(_load("branch")["commit"], id=tip(name), short_id=tip(name)[:8])
+
+    def branch_answer(self, name: str) -> dict[str, Any]:
+        return fixture(
+            "branch",
+            name=name,
+            protected=name == self.default_branch,
+            default=name == self.default_branch,
+            commit=self.tip(name),
+        )
+
     def raw_path(self, path: str) -> str:
         return f"{self.project}/repository/files/{quote(path, safe='')}/raw"
 
@@ -414,6 +448,12 @@ class Situation:
         default = self.sop_text if self.default_sop == SAME else self.default_sop
         if ref in (self.commit, self.deployed):
             return head
+        if ref == tip(self.target_branch):
+            return self.sop_text
+        if ref == tip(self.default_branch):
+            return default
+        if ref in (self.target_branch, self.default_branch) and self.tag_sop != SAME:
+            return self.tag_sop  # the tag named like the branch: what a read by name gets
         if ref == self.target_branch:
             return self.sop_text
         if ref == self.default_branch:

@@ -30,6 +30,7 @@ from tests.unit.platforms.gitlab.gitlab_fixtures import (
     Situation,
     fixture,
     register,
+    tip,
 )
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -232,9 +233,9 @@ def test_a_gitlab_under_a_path_prefix_gets_every_request_there_with_the_private_
         gathered = adapter.gather(sop_path=str(tmp_path / ".sopgate.yml"))
         calls = list(rsps.calls)
     assert [a.user for a in approvals(gathered)] == ["sec-bob", "rita"]
-    # MR, SOP twice, settings, notes, approvals, commits, user, versions, jobs, bridges,
-    # statuses
-    assert len(calls) == 12
+    # MR, the target branch (its commit), SOP twice, settings, notes, approvals, commits,
+    # user, versions, jobs, bridges, statuses
+    assert len(calls) == 13
     for call in calls:
         assert str(call.request.url).startswith(f"{prefixed}/api/v4/")
         headers = {k.lower(): v for k, v in call.request.headers.items()}
@@ -278,7 +279,7 @@ def test_a_sop_in_a_folder_the_target_branch_lacks_is_added_by_the_change(
         query = parse_qs(urlsplit(request.url).query)
         if query.get("path") == ["deploy"]:
             return 404, {}, json.dumps({"message": "404 invalid revision or path Not Found"})
-        assert query["ref"] == ["main"] and "path" not in query
+        assert query["ref"] == [tip("main")] and "path" not in query
         return 200, {}, json.dumps([fixture("tree_item", path="README.md", name="README.md")])
 
     env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}

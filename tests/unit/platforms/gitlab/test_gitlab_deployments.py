@@ -382,10 +382,10 @@ def test_the_number_of_requests_does_not_grow_with_the_steps(tmp_path: Path) -> 
             tmp_path,
         )
         counts.append(len(sent))
-    # MR, SOP (target and head), approval settings, notes, approvals, commits, one user
-    # search, diff versions, jobs, bridges, statuses, one group, two deployment listings,
-    # two deployments.
-    assert counts == [17, 17]
+    # MR, the target branch (its commit), SOP (at that commit and the head), approval
+    # settings, notes, approvals, commits, one user search, diff versions, jobs, bridges,
+    # statuses, one group, two deployment listings, two deployments.
+    assert counts == [18, 18]
 
 
 def test_the_stub_serves_deployments_filtered_by_environment(tmp_path: Path) -> None:

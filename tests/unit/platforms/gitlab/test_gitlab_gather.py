@@ -22,6 +22,7 @@ from tests.unit.platforms.gitlab.gitlab_fixtures import (
     Situation,
     fixture,
     register,
+    tip,
 )
 
 EXAMPLE = (Path(__file__).resolve().parents[4] / "examples" / ".sopgate.yml").read_text()
@@ -135,9 +136,10 @@ def test_a_merge_request_pipeline(tmp_path: Path) -> None:
     assert gathered.sop_text == EXAMPLE
     assert gathered.proposed_sop_text is None
     assert facts.documents == {}
-    # MR, SOP (target branch, head), approval settings, notes, approvals, commits, one
-    # user search, diff versions, jobs, bridges, statuses, tree, three groups.
-    assert len(calls) == 16
+    # MR, the target branch (its commit), SOP (at that commit, head), approval settings,
+    # notes, approvals, commits, one user search, diff versions, jobs, bridges, statuses,
+    # tree, three groups.
+    assert len(calls) == 17
     # Every request carried the token in the header GitLab reads, never in the URL.
     for call in calls:
         assert call.request.headers["PRIVATE-TOKEN"] == TOKEN
@@ -152,14 +154,15 @@ def test_listings_ask_for_everything_gitlab_has(tmp_path: Path) -> None:
     assert any(
         "/repository/tree?" in u and "recursive=true" in u and f"ref={HEAD}" in u for u in urls
     )
-    assert any("/repository/files/.sopgate.yml/raw?ref=main" in u for u in urls)
-    assert any("/repository/files/.sopgate.yml/raw?ref=main" in u for u in urls)
+    assert any("/repository/branches/main" in u for u in urls)
+    assert any(f"/repository/files/.sopgate.yml/raw?ref={tip('main')}" in u for u in urls)
     assert any(f"/repository/files/.sopgate.yml/raw?ref={HEAD}" in u for u in urls)
     assert any("/pipelines/99/bridges?" in u for u in urls)
     assert all(
         "per_page=100" in u
         for u in urls
         if "/raw" not in u
+        and "/repository/branches/" not in u  # one branch, not a listing
         and "approvals" not in u
         and "/merge_requests/42?" not in u
         and not u.endswith("/merge_requests/42")
@@ -429,7 +432,7 @@ def test_the_number_of_requests_does_not_grow_with_the_steps(tmp_path: Path) -> 
         assert gathered.facts.documents == {"reports/eval.json": {"auc": 0.9}}
         counts.append(len(calls))
     # Every step requires the same document: it is read once.
-    assert counts[0] == counts[1] == 17
+    assert counts[0] == counts[1] == 18
 
 
 def test_an_unusable_token_fails_closed_without_printing_it(tmp_path: Path) -> None:

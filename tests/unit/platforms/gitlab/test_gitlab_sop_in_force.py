@@ -4,6 +4,7 @@ own gate."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ from sopgate.evaluate import Evaluation, evaluate
 from sopgate.platforms import Gathered
 from sopgate.platforms.gitlab import RetryPolicy, from_env
 from sopgate.sop.load import parse_sop
-from tests.unit.platforms.gitlab.gitlab_fixtures import BASE, HEAD, MERGE, Situation, register
+from tests.unit.platforms.gitlab.gitlab_fixtures import (
+    BASE,
+    HEAD,
+    MERGE,
+    Situation,
+    register,
+    tip,
+)
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -42,15 +50,22 @@ NEEDS_SAM = "needs 1 approval from sre (sre-sam); has 0"
 
 
 def run(
-    situation: Situation, tmp_path: Path, *, checkout: str | None = WEAK
+    situation: Situation,
+    tmp_path: Path,
+    *,
+    checkout: str | None = WEAK,
+    patch: Callable[[responses.RequestsMock], None] | None = None,
 ) -> tuple[Gathered, list[str]]:
-    """Gather with ``checkout`` (by default the weakened SOP) as the checkout's file."""
+    """Gather with ``checkout`` (by default the weakened SOP) as the checkout's file;
+    ``patch`` changes the registered answers."""
     sop = tmp_path / ".sopgate.yml"
     if checkout is not None:
         sop.write_text(checkout)
     env = {**situation.env(), "CI_PROJECT_DIR": str(tmp_path)}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         register(rsps, situation)
+        if patch is not None:
+            patch(rsps)
         adapter = from_env(env, policy=RetryPolicy(sleep=lambda _: None), clock=lambda: NOW)
         gathered = adapter.gather(sop_path=str(sop))
         sent = [str(c.request.url).removeprefix(f"{BASE}/api/v4") for c in rsps.calls]
@@ -83,7 +98,7 @@ def test_a_merge_request_pipeline_takes_the_target_branch_sop_whatever_the_state
     assert gathered.facts.sop_changed is True
     suffix = "" if state == "opened" else f" ({state})"
     assert f"!42{suffix} changes .sopgate.yml: the SOP of main decides" in gathered.facts.notes
-    assert raw_reads(sent) == ["main", HEAD]
+    assert raw_reads(sent) == [tip("main"), HEAD]
     closed_for_want_of_sam(judged(gathered))
 
 
@@ -122,7 +137,7 @@ def test_a_change_that_adds_the_sop_when_the_target_tree_lacks_it(tmp_path: Path
     assert (gathered.sop_text, gathered.proposed_sop_text) == (STRICT, STRICT)
     assert gathered.facts.sop_changed is True
     assert gathered.facts.notes[0] == "the target branch main has no .sopgate.yml: !42 adds it"
-    assert "/projects/7/repository/tree?ref=main&per_page=100" in sent
+    assert f"/projects/7/repository/tree?ref={tip('main')}&per_page=100" in sent
 
 
 @pytest.mark.parametrize("status", [403, 404])
@@ -222,7 +237,7 @@ def test_on_an_unprotected_branch_the_sop_of_the_target_of_its_mr(
     assert gathered.sop_text == STRICT
     assert gathered.proposed_sop_text == WEAK
     assert gathered.facts.sop_changed is True
-    assert raw_reads(sent) == ["main", HEAD]
+    assert raw_reads(sent) == [tip("main"), HEAD]
     closed_for_want_of_sam(judged(gathered))
 
 
@@ -282,5 +297,94 @@ def test_a_sop_in_a_folder(tmp_path: Path) -> None:
         sent = [str(c.request.url) for c in rsps.calls]
     assert gathered.sop_text == STRICT
     assert gathered.facts.notes[0] == "the target branch main has no ops/sop.yml: !42 adds it"
-    assert any("/repository/files/ops%2Fsop.yml/raw?ref=main" in u for u in sent)
-    assert any("/repository/tree?path=ops&ref=main" in u for u in sent), sent
+    assert any(f"/repository/files/ops%2Fsop.yml/raw?ref={tip('main')}" in u for u in sent)
+    assert any(f"/repository/tree?path=ops&ref={tip('main')}" in u for u in sent), sent
+
+
+# -- the branch is read at its commit, never by its name ----------------------------------
+
+
+def test_a_tag_named_like_the_target_branch_cannot_stand_in_for_it(tmp_path: Path) -> None:
+    """A developer who may push tags pushes a tag ``main`` at a commit with the weakened
+    SOP, and the MR carries the same file: read by name (git prefers refs/tags/main), both
+    would agree and nothing would need the owners. The branch's commit decides."""
+    situation = Situation(sop_text=STRICT, head_sop=WEAK, tag_sop=WEAK)
+    gathered, sent = run(situation, tmp_path)
+    assert (gathered.sop_text, gathered.proposed_sop_text) == (STRICT, WEAK)
+    assert gathered.facts.sop_changed is True
+    assert "!42 changes .sopgate.yml: the SOP of main decides" in gathered.facts.notes
+    closed_for_want_of_sam(judged(gathered))
+    assert "/projects/7/repository/branches/main" in sent
+    assert raw_reads(sent) == [tip("main"), HEAD]
+
+
+def test_a_tag_named_like_the_default_branch_cannot_stand_in_for_it(tmp_path: Path) -> None:
+    situation = Situation(
+        branch="experiment", mr_iid=None, sop_text=STRICT, head_sop=WEAK, tag_sop=WEAK
+    )
+    gathered, sent = run(situation, tmp_path)
+    assert (gathered.sop_text, gathered.proposed_sop_text) == (STRICT, WEAK)
+    closed_for_want_of_sam(judged(gathered))
+    assert raw_reads(sent) == [tip("main"), HEAD]
+
+
+def test_a_tag_named_like_the_branch_cannot_add_the_sop(tmp_path: Path) -> None:
+    """The target branch has no SOP, its tree (read at its commit) lacks it: the change
+    adds it, whatever a tag of the same name holds."""
+    situation = Situation(sop_text=None, head_sop=STRICT, tag_sop=WEAK)
+    gathered, sent = run(situation, tmp_path)
+    assert (gathered.sop_text, gathered.proposed_sop_text) == (STRICT, STRICT)
+    assert f"/projects/7/repository/tree?ref={tip('main')}&per_page=100" in sent
+
+
+def test_a_target_branch_gitlab_does_not_know_fails_closed(tmp_path: Path) -> None:
+    with pytest.raises(PlatformError) as raised:
+        run(Situation(sop_text=STRICT, head_sop=WEAK, tip_status=404), tmp_path)
+    assert raised.value.exit_code == 3
+    assert str(raised.value) == (
+        "GitLab cannot resolve the branch main to a commit through its branches API (HTTP "
+        "404): no SOP in force can be read"
+    )
+
+
+def test_a_default_branch_gitlab_does_not_know_fails_closed(tmp_path: Path) -> None:
+    situation = Situation(branch="experiment", mr_iid=None, sop_text=STRICT, tip_status=404)
+    with pytest.raises(PlatformError) as raised:
+        run(situation, tmp_path)
+    assert raised.value.exit_code == 3
+    assert "cannot resolve the branch main to a commit" in str(raised.value)
+
+
+def test_a_failing_branch_lookup_for_the_target_fails_closed(tmp_path: Path) -> None:
+    with pytest.raises(PlatformError) as raised:
+        run(Situation(sop_text=STRICT, tip_status=403), tmp_path)
+    assert raised.value.exit_code == 3
+    assert "GitLab answered 403 to GET /projects/7/repository/branches/main" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"name": "main"}, {"name": "main", "commit": {"id": "main"}}, ["main"]],
+    ids=["no-commit", "not-a-commit-id", "not-an-object"],
+)
+def test_an_unusable_branch_answer_fails_closed(tmp_path: Path, answer: Any) -> None:
+    url = f"{BASE}/api/v4/projects/7/repository/branches/main"
+
+    def patch(rsps: responses.RequestsMock) -> None:
+        rsps.replace(responses.GET, url, json=answer)
+
+    with pytest.raises(PlatformError) as raised:
+        run(Situation(sop_text=STRICT, head_sop=WEAK), tmp_path, patch=patch)
+    assert raised.value.exit_code == 3
+    assert str(raised.value) == (
+        "GitLab cannot resolve the branch main to a commit through its branches API (its "
+        "answer names no commit id): no SOP in force can be read"
+    )
+
+
+def test_a_target_branch_with_a_slash_is_resolved_by_its_encoded_name(tmp_path: Path) -> None:
+    situation = Situation(target_branch="release/2", sop_text=STRICT, head_sop=WEAK)
+    gathered, sent = run(situation, tmp_path)
+    assert "/projects/7/repository/branches/release%2F2" in sent
+    assert raw_reads(sent) == [tip("release/2"), HEAD]
+    assert gathered.sop_text == STRICT
