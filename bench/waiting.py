@@ -6,7 +6,7 @@ sync`` re-runs, for one release (a simulation; its assumptions are printed with 
 
 The release has five gates in a row. Four open after a short wait for checks; the go/no-go
 waits for people (``--decision-hours``). Per gather sopgate sends a fixed number of
-requests (``--requests-per-gather``, 10 on GitHub for the example: bench/github_requests.py);
+requests (``--requests-per-gather``, 14 on GitHub for the example: bench/github_requests.py);
 publishing adds a comment lookup and write and a status. A job costs its wait plus a fixed
 overhead (runner start, setup, install from the cache).
 
@@ -68,7 +68,9 @@ def main() -> None:
     parser.add_argument("--short-wait-minutes", type=float, default=10.0)
     parser.add_argument("--decision-hours", type=float, default=4.0)
     parser.add_argument("--interval", type=float, default=60.0)
-    parser.add_argument("--requests-per-gather", type=int, default=10)
+    parser.add_argument(
+        "--requests-per-gather", type=int, default=14, help="as bench/github_requests.py counts"
+    )
     parser.add_argument("--publish-requests", type=int, default=3)
     parser.add_argument("--job-overhead", type=float, default=20.0, help="seconds per job")
     parser.add_argument("--events", type=int, default=12, help="reviews, comments, checks")
