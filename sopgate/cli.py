@@ -64,6 +64,14 @@ _skip_plugin_loader()
 SOP_HELP = "SOP file [env SOPGATE_SOP; default .sopgate.yml]"
 FORMATS = ["text", "markdown", "json", "junit"]
 FORMAT_HELP = "text for people, markdown (the summary), json for tools, junit (one case per step)."
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
@@ -201,14 +209,7 @@ def diagram(sop_path: str, facts_path: str | None, fmt: str) -> None:
     default=None,
     help="With --wait: look again this often, at least 5s  [default: 30s]",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option
 @click.option(
     "--report-dir",
     metavar="DIR",
@@ -284,14 +285,7 @@ def check(
 @cli.command()
 @sop_option
 @source_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option
 def status(
     sop_path: str, facts_path: str | None, platform: str | None, token_env: str | None, fmt: str
 ) -> None:
@@ -324,14 +318,7 @@ def status(
 )
 @click.option("--token-env", metavar="NAME", help="Environment variable holding the token.")
 @click.option("--dry-run", is_flag=True, help="Post and re-run nothing; print what would be done.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option
 def sync(sop_path: str, platform: str, token_env: str | None, dry_run: bool, fmt: str) -> None:
     """Refresh the summary and statuses; re-run gates that can now open.
 

@@ -131,7 +131,9 @@ def build(
 ) -> Callable[[str], type]:
     """The classes of one generated schema, by name: each a :class:`Frozen` (after its
     entry in ``bases``, which gives it methods), in ``module``; the schema's validator
-    functions are looked up in ``functions``. Validators are built on first use."""
+    functions are looked up in ``functions``. Validators are built on first use. A name the
+    schema does not hold yet still gets a class (which fails when used), so that a model just
+    added to the spec can be imported, and ``python -m sopgate.codegen`` run, at all."""
     classes: dict[str, type[Frozen]] = {}
 
     def cls(name: str) -> type:

@@ -154,3 +154,31 @@ def test_a_facts_digest_is_the_same_both_ways() -> None:
     assert ours.digest() == theirs.digest()
     assert ours.model_dump_json() == theirs.model_dump_json()
     assert ours.model_dump_json(indent=2) == theirs.model_dump_json(indent=2)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "specification"), [("sop.model", "sop.spec"), ("facts", "facts_spec")]
+)
+def test_every_spec_model_has_its_built_class_of_the_same_name(
+    runtime: str, specification: str
+) -> None:
+    import importlib
+
+    from pydantic import BaseModel
+
+    from sopgate.compiled import Frozen
+
+    ours = importlib.import_module(f"sopgate.{runtime}")
+    theirs = importlib.import_module(f"sopgate.{specification}")
+    names = {
+        name
+        for name, value in vars(theirs).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__ == theirs.__name__
+    } - {"Model"}
+    assert len(names) >= 5
+    for name in names:
+        built = getattr(ours, name)
+        assert issubclass(built, Frozen) and built.__name__ == name
+        assert built.__module__ == ours.__name__
