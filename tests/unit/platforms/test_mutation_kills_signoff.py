@@ -38,3 +38,27 @@ def test_a_comment_that_only_ends_with_the_marker_is_not_sopgates() -> None:
     assert not is_sopgate(body)
     entries = signoffs_in(body, user="rita", at=None, edited=False, url=None)
     assert [(e.state, e.step) for e in entries] == [("approved", "go-no-go")]
+
+
+def _commands(body: str) -> list[tuple[str, str | None]]:
+    entries = signoffs_in(body, user="rita", at=None, edited=False, url=None)
+    return [(e.state, e.step) for e in entries]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a void element before the opening tag in the same HTML block still opens it
+        "<hr><details>\n\n/sop approve go-no-go\n\n</details>",
+        # a closing tag inside a code block closes nothing: the command stays inside
+        "<details>\n\n```\n</details>\n```\n\n/sop approve go-no-go\n\n</details>",
+        "<details>\n\n    </details>\n\n/sop approve go-no-go\n\n</details>",
+        # an element opened inline, in a paragraph, holds the paragraphs after it
+        "Logs: <details>\n\n/sop approve go-no-go\n\n</details>",
+        "Logs: <div><span>x</span>\n\n/sop approve go-no-go\n\n</div>",
+    ],
+)
+def test_a_command_inside_an_open_element_is_no_signoff(body: str) -> None:
+    assert _commands(body) == []
+    # and after the element closes, a command counts again
+    assert _commands(body + "\n\n/sop approve go-no-go") == [("approved", "go-no-go")]

@@ -448,6 +448,24 @@ AFTER = datetime(2026, 11, 25, 13, tzinfo=UTC)
             HEAD,
         ),
         ([version(HEAD, "2026-11-25T12:00:00Z")], "not-a-commit", AFTER, None),
+        # a head that is no commit id proves nothing, even when a version names it
+        ([version("not-a-commit", "2026-11-25T12:00:00Z")], "not-a-commit", AFTER, None),
+        ([version(HEAD, "2026-11-25T12:00:00Z")], None, AFTER, None),
+        # the newest version is the newest by time, not by the order of its sha: the head
+        # pushed first was replaced, and an approval after its push is not on the new head
+        (
+            [version("f" * 40, "2026-11-24T08:00:00Z"), version("0" * 40, "2026-11-25T12:00:00Z")],
+            "f" * 40,
+            AFTER,
+            None,
+        ),
+        # versions of the same time: GitLab's order (newest first) decides, never the sha
+        (
+            [version("0" * 40, "2026-11-25T12:00:00Z"), version("f" * 40, "2026-11-25T12:00:00Z")],
+            "f" * 40,
+            AFTER,
+            None,
+        ),
         ([], HEAD, AFTER, None),
         (None, HEAD, AFTER, None),
     ],
