@@ -268,3 +268,31 @@ def test_a_sop_that_is_not_utf8_fails_closed(mocked: responses.RequestsMock) -> 
     assert str(caught.value) == (
         "cannot decode the contents of .sopgate.yml at main (encoding 'base64')"
     )
+
+
+def test_a_base_named_only_by_its_sha_is_named_by_it_when_it_lacks_the_sop(
+    mocked: responses.RequestsMock,
+) -> None:
+    _sop(mocked, BASE_SHA, None)
+    _sop(mocked, HEAD, "head: 1\n")
+    mocked.get(f"{REPO}/git/trees/{BASE_SHA}?recursive=1", json={"tree": [], "truncated": False})
+    source = _source()
+    pr = {"base": {"sha": BASE_SHA}, "head": {"sha": HEAD}}
+    assert source.on_change(".sopgate.yml", pr, HEAD) == SopTexts("head: 1\n", proposed="head: 1\n")
+    assert source.notes == [
+        f"{BASE_SHA} has no .sopgate.yml: this change adds it, so its owners must approve it"
+    ]
+
+
+def test_a_branch_lookup_that_is_not_answered_200_names_no_tip(
+    mocked: responses.RequestsMock,
+) -> None:
+    """Only a 200 answer of the branches API names the branch's commit: a 404 whose body
+    carries a commit id (a proxy's, a hostile server's) is still 'no such branch'."""
+    mocked.get(f"{REPO}/branches/main", status=404, json={"commit": {"sha": "a" * 40}})
+    with pytest.raises(PlatformError) as caught:
+        _source().on_change(".sopgate.yml", {"base": {"ref": "main"}}, HEAD)
+    assert str(caught.value) == (
+        "GitHub cannot resolve the branch main to a commit through its branches API "
+        "(HTTP 404): no SOP in force can be read"
+    )
