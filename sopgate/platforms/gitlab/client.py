@@ -37,7 +37,7 @@ from sopgate.platforms.transport import (
     REQUEST_DEADLINE,
     Deadline,
     PageGuard,
-    origin,
+    describe_origin,
     read_body,
     same_origin,
 )
@@ -156,7 +156,7 @@ class RetryingSession(requests.Session):
         url = url.decode() if isinstance(url, bytes) else url
         where = f"{verb} {self._path(url)}"
         if not same_origin(url, self.base):
-            raise Refused(f"sopgate will not send {where} to {_origin_text(url)}: not the API")
+            raise Refused(f"sopgate will not send {where} to {describe_origin(url)}: not the API")
         kwargs.update(allow_redirects=False, stream=True)
         if not url.lower().startswith("https://"):
             # A proxy sees a clear-text request whole, token included: the API's origin only.
@@ -257,7 +257,7 @@ class RetryingSession(requests.Session):
         if not same_origin(target, self.base):
             raise Refused(
                 f"GitLab redirected {where} to another host: refused "
-                f"({_origin_text(target)} is not the API)",
+                f"({describe_origin(target)} is not the API)",
                 status=status,
                 location=target,
             )
@@ -267,13 +267,6 @@ class RetryingSession(requests.Session):
                 status=status,
             )
         return target
-
-
-def _origin_text(url: str) -> str:
-    scheme, host, port = origin(url)
-    if not host:  # no clean origin at all (credentials, a backslash, ...): the address as shown
-        return repr(_shown(url))
-    return f"{scheme}://{host}:{port}"
 
 
 def _shown(url: str) -> str:
