@@ -217,6 +217,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes
         with archive.open(info) as handle:
             content = handle.read(MAX_MEMBER + 1)
     except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError) as exc:
+        # NotImplementedError is zipfile's answer to a compression method it lacks
         raise PlatformError(f"{what}: {shown!r} cannot be unpacked ({exc})") from None
     if len(content) > MAX_MEMBER:
         raise PlatformError(f"{what}: {shown!r} unpacks to {limit}")
